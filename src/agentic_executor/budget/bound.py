@@ -4,6 +4,10 @@ Every input token is priced at the dearest input rate that could apply (a cache 
 dearest tier the input could reach), every possible output token (thinking included) at the
 output rate, and ``max_tokens`` is clamped so that the sum fits the money available. If not even
 ``min_useful_tokens`` fit, the call is refused before it is made.
+
+Without cache breakpoints no input token can be a cache write, so a call that does not fit with
+caching may still fit without it: the guard tries that before giving up (the last few cents of a
+budget are then still usable).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class CallPlan:
     max_tokens: int
     thinking_budget: int | None
     worst_case_micros: int
+    cache: bool = True  # whether the request may carry prompt-caching breakpoints
 
 
 def input_bound(counted_tokens: int, margin: float) -> int:
@@ -40,10 +45,11 @@ def plan_call(
     thinking_budget: int | None,
     min_useful_tokens: int,
     margin: float,
+    cache: bool = True,
 ) -> CallPlan:
     """The largest call whose worst case fits ``available_micros``, or ``BudgetExhausted``."""
     tokens_in = input_bound(counted_input_tokens, margin)
-    input_cost = tokens_in * pricing.worst_input_rate(tokens_in)
+    input_cost = tokens_in * pricing.worst_input_rate(tokens_in, cache=cache)
     out_rate = pricing.worst_output_rate(tokens_in)
     left = Decimal(available_micros) - input_cost
     if left < 0:
@@ -60,7 +66,7 @@ def plan_call(
     thinking = _fit_thinking(thinking_budget, max_tokens, min_useful_tokens)
     worst = math.ceil(input_cost + max_tokens * out_rate)
     assert worst <= available_micros, "bound arithmetic must never exceed what is available"
-    return CallPlan(tokens_in, max_tokens, thinking, worst)
+    return CallPlan(tokens_in, max_tokens, thinking, worst, cache)
 
 
 def _fit_thinking(wanted: int | None, max_tokens: int, answer_room: int) -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from agentic_executor.budget.bound import CallPlan, plan_call
 from agentic_executor.budget.ledger import Ledger, Reservation
@@ -72,7 +73,12 @@ def guarded_call(
         plan, reservation = _reserve(ledger, pool_ids, pricing, counted, limits, session_id, iteration, attempt, owner)
         try:
             response = provider.complete(
-                replace(request, max_tokens=plan.max_tokens, thinking_budget=plan.thinking_budget)
+                replace(
+                    request,
+                    max_tokens=plan.max_tokens,
+                    thinking_budget=plan.thinking_budget,
+                    cache=request.cache and plan.cache,
+                )
             )
         except RetryableProviderError as exc:
             charged = ledger.settle_worst_case(reservation.id) if exc.billed else ledger.settle(reservation.id, 0)
@@ -115,15 +121,11 @@ def _reserve(
     owner: str | None,
 ) -> tuple[CallPlan, Reservation]:
     for _ in range(RESERVE_RACES):
-        plan = plan_call(
-            pricing,
-            counted,
-            ledger.available(list(pool_ids)),
-            max_tokens_cap=limits.max_tokens,
-            thinking_budget=limits.thinking_budget,
-            min_useful_tokens=limits.min_useful_tokens,
-            margin=limits.margin,
-        )
+        available = ledger.available(list(pool_ids))
+        try:
+            plan = plan_call(pricing, counted, available, cache=True, **_plan_options(limits))
+        except BudgetExhausted:  # may raise again: then the budget really is exhausted
+            plan = plan_call(pricing, counted, available, cache=False, **_plan_options(limits))
         try:
             res = ledger.reserve(
                 pool_ids,
@@ -137,6 +139,15 @@ def _reserve(
             continue  # someone reserved in between: plan again with what is left now
         return plan, res
     raise BudgetExhausted("the budget pool is contended: could not reserve after repeated tries")
+
+
+def _plan_options(limits: CallLimits) -> dict[str, Any]:
+    return {
+        "max_tokens_cap": limits.max_tokens,
+        "thinking_budget": limits.thinking_budget,
+        "min_useful_tokens": limits.min_useful_tokens,
+        "margin": limits.margin,
+    }
 
 
 def _delay(retry_after: float | None, attempt: int, limits: CallLimits) -> float:

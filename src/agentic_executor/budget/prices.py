@@ -35,7 +35,7 @@ from genai_prices import types as gp
 
 from agentic_executor.errors import UnknownModel
 
-PROVIDER_PREFIXES = {"anthropic": "anthropic", "openai": "openai", "replay": "anthropic"}
+PROVIDER_PREFIXES = {"anthropic": "anthropic", "openai": "openai"}
 _DATED = re.compile(r"-\d{8}$")  # claude-sonnet-4-5-20250929 is claude-sonnet-4-5, pinned
 PRICE_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
 
@@ -93,19 +93,18 @@ class ModelPricing:
             return Rate(value.base, tuple((t.start, t.price) for t in value.tiers))
         return Rate(Decimal(value))
 
-    def worst_input_rate(self, max_input_tokens: int) -> Decimal:
-        """Every input token could be a cache write, the dearest input kind."""
-        return max(
-            self.rate(k).dearest_reachable(max_input_tokens)
-            for k in ("input_mtok", "cache_read_mtok", "cache_write_mtok")
-        )
+    def worst_input_rate(self, max_input_tokens: int, *, cache: bool = True) -> Decimal:
+        """With caching, every input token could be a cache write, the dearest input kind; without
+        cache breakpoints in the request, every input token is plain input."""
+        keys = ("input_mtok", "cache_read_mtok", "cache_write_mtok") if cache else ("input_mtok",)
+        return max(self.rate(k).dearest_reachable(max_input_tokens) for k in keys)
 
     def worst_output_rate(self, max_input_tokens: int) -> Decimal:
         return self.rate("output_mtok").dearest_reachable(max_input_tokens)
 
-    def worst_case_micros(self, input_tokens: int, max_tokens: int) -> int:
+    def worst_case_micros(self, input_tokens: int, max_tokens: int, *, cache: bool = True) -> int:
         """An upper bound of the cost of a call with this many input and at most ``max_tokens`` output."""
-        amount = input_tokens * self.worst_input_rate(input_tokens)
+        amount = input_tokens * self.worst_input_rate(input_tokens, cache=cache)
         amount += max_tokens * self.worst_output_rate(input_tokens)
         return math.ceil(amount)
 

@@ -1,0 +1,1 @@
+"""The agent loop, its tools, and the texts it shows the model."""

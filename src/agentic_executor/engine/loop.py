@@ -1,0 +1,354 @@
+"""The agent loop: one iteration at a time, each committed whole before the next begins.
+
+    run() → iterate(): flags → guarded model call → act (tools, completion claim) → commit
+
+Policies live elsewhere and are only called from here: the budget guard (``budget.guard``),
+sanitizing and completion validation (``hooks``), tools (``engine.tools``), texts
+(``engine.prompts``). A stop is a status: awaiting_review · budget_exhausted · failed · paused ·
+cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentic_executor.app import App
+from agentic_executor.budget.guard import CallLimits, GuardedCall, guarded_call
+from agentic_executor.engine import prompts
+from agentic_executor.engine.tools import TOOL_SPECS, execute_tool
+from agentic_executor.engine.workspace import create_workspace
+from agentic_executor.errors import BudgetExhausted, ProviderError
+from agentic_executor.hooks.completion import validate_completion
+from agentic_executor.hooks.sanitize import claims_completion, neutralize
+from agentic_executor.providers import priced_model
+from agentic_executor.providers.base import ModelRequest, Provider
+from agentic_executor.sandbox.runner import Limits
+from agentic_executor.store import queries
+from agentic_executor.store.tables import convoys
+
+WARNING_AT = 0.8
+
+
+@dataclass
+class Progress:
+    session_id: str
+    iteration: int
+    status: str
+    committed_micros: int  # consumed + reserved: what users see as spent
+    allocated_micros: int
+    last_action: str
+
+
+@dataclass
+class Turn:
+    """What one model response led to: the next user turn, its events, and maybe a stop."""
+
+    user_blocks: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    status: str | None = None
+    rejections: int = 0
+    summary: str | None = None
+    actions: list[str] = field(default_factory=list)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class SessionRun:
+    def __init__(
+        self,
+        app: App,
+        session_id: str,
+        provider: Provider,
+        *,
+        owner: str | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        interrupt: threading.Event | None = None,
+    ) -> None:
+        self.app, self.provider, self.owner = app, provider, owner or default_owner()
+        self.on_progress = on_progress or (lambda _p: None)
+        self.interrupt = interrupt or threading.Event()
+        with app.db.transaction() as conn:
+            self.session = queries.get_session(conn, session_id)
+            convoy_pool = (
+                conn.execute(convoys.select().where(convoys.c.id == self.session.convoy_id)).one().pool_id
+                if self.session.convoy_id
+                else None
+            )
+        self.pools = [self.session.pool_id] + ([convoy_pool] if convoy_pool else [])
+        self.pricing = app.prices.resolve(priced_model(app, self.session.model))
+        s = app.settings
+        self.limits = CallLimits(
+            max_tokens=s.max_tokens,
+            thinking_budget=s.thinking_budget_tokens or None,
+            min_useful_tokens=s.min_useful_max_tokens,
+            margin=s.token_count_margin,
+            attempts=s.retry_attempts,
+            base_delay=s.retry_base_delay,
+        )
+        self.tool_limits = Limits(wall_time_s=s.command_timeout_s)
+        self.workspace = Path(self.session.workspace or create_workspace(s.home / "workspaces", session_id))
+        self.history: list[dict[str, Any]] = []
+
+    # ---- the loop ----------------------------------------------------------------------
+    def run(self) -> str:
+        self._start()
+        while True:
+            status = self.iterate()
+            if status is not None:
+                return status
+
+    def iterate(self) -> str | None:
+        """One iteration; returns the stop status, or None to go on."""
+        self._refresh()
+        if self.session.cancel_requested:
+            return self._stop("cancelled", "cancel requested")
+        if self.interrupt.is_set() or self.session.pause_requested:
+            return self._stop("paused", "pause requested")
+        messages = self.history
+        request = ModelRequest(
+            model=self._native_model(), system=prompts.SYSTEM_PROMPT, messages=messages, tools=TOOL_SPECS
+        )
+        started = time.perf_counter()
+        try:
+            call = guarded_call(
+                self.app.ledger,
+                self.pools,
+                self.pricing,
+                self.provider,
+                request,
+                self.limits,
+                session_id=self.session.id,
+                iteration=self.session.iteration + 1,
+                owner=self.owner,
+            )
+        except BudgetExhausted as exc:
+            return self._stop("budget_exhausted", exc.message)
+        except ProviderError as exc:
+            return self._stop("failed", exc.message, details=exc.details)
+        turn = self._act(call)
+        self._commit(call, turn, messages, int((time.perf_counter() - started) * 1000))
+        return turn.status
+
+    # ---- acting on a response ----------------------------------------------------------
+    def _act(self, call: GuardedCall) -> Turn:
+        turn = Turn(rejections=self.session.rejections)
+        claim: str | None = None
+        claim_tool_id: str | None = None
+        for block in call.response.content:
+            if block.get("type") == "text" and claims_completion(block.get("text", "")):
+                claim = claim if claim is not None else block["text"]
+            if block.get("type") != "tool_use":
+                continue
+            name, args = block.get("name", ""), block.get("input") or {}
+            turn.actions.append(name)
+            if name == "complete_task":
+                claim, claim_tool_id = str(args.get("summary", "")), block["id"]
+                continue
+            outcome = execute_tool(self.workspace, name, args, limits=self.tool_limits)
+            content, findings = neutralize(outcome.content)
+            if findings:
+                content = f"{content}\n{prompts.INJECTION_NOTE}"
+                turn.events.append(
+                    (
+                        "prompt_injection_detected",
+                        {"source": f"tool:{name}", "removed": [{"kind": f.kind, "text": f.text} for f in findings]},
+                    )
+                )
+            turn.events.append(("tool_call", {"tool": name, "is_error": outcome.is_error}))
+            turn.user_blocks.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": block["id"],
+                    "content": content,
+                    **({"is_error": True} if outcome.is_error else {}),
+                }
+            )
+        if claim is not None:
+            self._validate(claim, claim_tool_id, turn)
+        elif not turn.user_blocks:
+            turn.user_blocks.append({"type": "text", "text": prompts.CONTINUE})
+        return turn
+
+    def _validate(self, summary: str, tool_id: str | None, turn: Turn) -> None:
+        s = self.session
+        turn.events.append(("completion_claimed", {"summary": summary[:2000]}))
+        verdict = validate_completion(self.workspace, s.acceptance_criteria, s.type, summary)
+        if verdict.approved:
+            text, turn.status, turn.summary = prompts.APPROVED, "awaiting_review", summary
+            turn.events.append(
+                ("completion_approved", {"checks": verdict.checks, "for_reviewer": verdict.for_reviewer})
+            )
+        else:
+            turn.rejections += 1
+            limit = self.app.settings.max_rejections
+            text = prompts.rejection(verdict.required_actions, turn.rejections, limit)
+            turn.events.append(
+                (
+                    "completion_rejected",
+                    {
+                        "required_actions": verdict.required_actions,
+                        "checks": verdict.checks,
+                        "rejection": turn.rejections,
+                    },
+                )
+            )
+            if turn.rejections >= limit:
+                turn.status = "failed"
+                turn.events.append(
+                    (
+                        "session_failed",
+                        {"reason": "completion rejected too many times", "required_actions": verdict.required_actions},
+                    )
+                )
+        if tool_id is not None:
+            turn.user_blocks.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": tool_id,
+                    "content": text,
+                    **({} if verdict.approved else {"is_error": True}),
+                }
+            )
+        else:
+            turn.user_blocks.append({"type": "text", "text": text})
+
+    # ---- committing ----------------------------------------------------------------------
+    def _commit(self, call: GuardedCall, turn: Turn, messages: list[dict[str, Any]], duration_ms: int) -> None:
+        s, ledger, iteration = self.session, self.app.ledger, self.session.iteration + 1
+        usage = call.response.usage
+        with self.app.db.transaction() as conn:
+            charged = ledger.settle(call.reservation.id, call.actual_micros, conn=conn)
+            pool = ledger.pool(s.pool_id, conn=conn)
+            warned = s.warning_sent
+            if not warned and pool.committed >= WARNING_AT * pool.allocated:
+                warned = True
+                percent = 100 * pool.committed / pool.allocated
+                average = pool.consumed / iteration
+                estimate = int(pool.available // average) if average else 0
+                turn.user_blocks.append(
+                    {"type": "text", "text": prompts.budget_warning(percent, pool.available / 1_000_000, estimate)}
+                )
+                turn.events.append(
+                    ("budget_warning", {"percent_used": round(percent, 1), "remaining_micros": pool.available})
+                )
+            seq = queries.next_seq(conn, s.id)
+            queries.append_message(conn, s.id, seq, {"role": "assistant", "content": call.response.content}, iteration)
+            queries.append_message(conn, s.id, seq + 1, {"role": "user", "content": turn.user_blocks}, iteration)
+            queries.insert_iteration(
+                conn,
+                session_id=s.id,
+                iteration=iteration,
+                cost_micros=charged,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                model=call.response.model,
+                stop_reason=call.response.stop_reason,
+                attempts=call.attempts,
+                duration_ms=duration_ms,
+            )
+            for failure in call.failures:
+                turn.events.append(("model_call_failed", dict(failure.__dict__)))
+            turn.events.append(
+                (
+                    "iteration_completed",
+                    {
+                        "iteration": iteration,
+                        "cost_micros": charged,
+                        "actions": turn.actions,
+                        "stop_reason": call.response.stop_reason,
+                    },
+                )
+            )
+            if turn.status:
+                turn.events.append(("status_changed", {"status": turn.status}))
+            for event_type, data in turn.events:
+                queries.add_event(conn, s.id, event_type, data)
+            changes: dict[str, Any] = {
+                "iteration": iteration,
+                "warning_sent": warned,
+                "rejections": turn.rejections,
+                "status": turn.status or "running",
+            }
+            if turn.summary is not None:
+                changes["summary"] = turn.summary
+            if turn.status == "awaiting_review" and (self.workspace / "index.html").is_file():
+                changes["preview_url"] = (self.workspace / "index.html").as_uri()
+            if turn.status:
+                changes["finished_at"] = queries.utcnow()
+            queries.update_session(conn, s.id, **changes)
+            self.session = queries.get_session(conn, s.id)
+        self.history = [
+            *messages,
+            {"role": "assistant", "content": call.response.content},
+            {"role": "user", "content": turn.user_blocks},
+        ]
+        self.on_progress(
+            Progress(
+                s.id,
+                iteration,
+                self.session.status,
+                pool.committed,
+                pool.allocated,
+                ", ".join(turn.actions) or (call.response.stop_reason or ""),
+            )
+        )
+
+    # ---- plumbing ----------------------------------------------------------------------
+    def _start(self) -> None:
+        recovered = self.app.ledger.recover_abandoned(session_id=self.session.id)
+        with self.app.db.transaction() as conn:
+            if recovered:
+                queries.add_event(conn, self.session.id, "reservations_recovered", {"reservations": recovered})
+            if queries.next_seq(conn, self.session.id) == 0:
+                text = prompts.task_message(self.session.prompt, self.session.acceptance_criteria, self.session.title)
+                queries.append_message(conn, self.session.id, 0, {"role": "user", "content": text}, 0)
+            self.history = queries.load_messages(conn, self.session.id)
+            changes: dict[str, Any] = {
+                "status": "running",
+                "workspace": str(self.workspace),
+                "pause_requested": False,
+                "finished_at": None,
+            }
+            if self.session.started_at is None:
+                changes["started_at"] = queries.utcnow()
+            queries.update_session(conn, self.session.id, **changes)
+            queries.add_event(conn, self.session.id, "status_changed", {"status": "running"})
+            self.session = queries.get_session(conn, self.session.id)
+
+    def _stop(self, status: str, reason: str, details: dict[str, Any] | None = None) -> str:
+        with self.app.db.transaction() as conn:
+            changes: dict[str, Any] = {"status": status}
+            if status != "paused":
+                changes["finished_at"] = queries.utcnow()
+            queries.update_session(conn, self.session.id, **changes)
+            queries.add_event(
+                conn, self.session.id, "status_changed", {"status": status, "reason": reason, **(details or {})}
+            )
+            self.session = queries.get_session(conn, self.session.id)
+            pool = self.app.ledger.pool(self.session.pool_id, conn=conn)
+        self.on_progress(
+            Progress(self.session.id, self.session.iteration, status, pool.committed, pool.allocated, reason)
+        )
+        return status
+
+    def _refresh(self) -> None:
+        with self.app.db.transaction() as conn:
+            self.session = queries.get_session(conn, self.session.id)
+
+    def _native_model(self) -> str:
+        return self.session.model.partition(":")[2] if ":" in self.session.model else self.session.model
+
+
+def run_session(app: App, session_id: str, provider: Provider, **kwargs: Any) -> str:
+    return SessionRun(app, session_id, provider, **kwargs).run()

@@ -1,0 +1,1 @@
+"""Security and completion hooks: sanitizing untrusted text, validating completion claims."""
