@@ -1,0 +1,55 @@
+"""Make a session's workspace: ``create_workspace``, a git repository the agent works in.
+
+Invariant: ``root/<session_id>`` exists, is a git repository with a local identity and at least
+one commit (so a checkpoint can always diff against ``HEAD``), and calling again changes nothing.
+The host's git configuration never leaks in (no global or system config is read) and hooks are
+off, so git commands run by the engine on the workspace cannot run code the agent planted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from agentic_executor.errors import BadInput
+
+GIT_USER_NAME = "agentic-executor"
+GIT_USER_EMAIL = "agent@agentic-executor.invalid"
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def create_workspace(root: Path, session_id: str) -> Path:
+    """The absolute path of ``root/<session_id>``, created and initialised on first call."""
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id) or ".." in session_id:
+        raise BadInput(
+            f"session id {session_id!r} cannot name a workspace directory: use letters, digits, '.', '_', '-'",
+            details={"field": "session_id"},
+        )
+    workspace = Path(root).resolve() / session_id
+    workspace.mkdir(parents=True, exist_ok=True)
+    if not (workspace / ".git").is_dir():
+        _git(workspace, "init", "-q", "--initial-branch=main")
+    _git(workspace, "config", "user.name", GIT_USER_NAME)
+    _git(workspace, "config", "user.email", GIT_USER_EMAIL)
+    _git(workspace, "config", "core.hooksPath", "/dev/null")
+    _git(workspace, "config", "commit.gpgSign", "false")
+    has_head = _git(workspace, "rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode == 0
+    if not has_head:
+        _git(workspace, "commit", "-q", "--allow-empty", "--no-verify", "-m", "workspace created")
+    return workspace
+
+
+def _git(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workspace),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "LANG": "C.UTF-8",
+    }
+    result = subprocess.run(["git", "-C", str(workspace), *args], capture_output=True, text=True, env=env, check=False)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed in {workspace}: {result.stderr.strip()}")
+    return result
