@@ -48,7 +48,7 @@ def main() -> None:
     try:
         app()
     except AgxError as exc:
-        console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        sys.stderr.write(f"error: {exc.message}\n")  # plain: no markup, no wrapping
         sys.exit(2)
 
 
@@ -213,9 +213,9 @@ def sessions(
 
     with _app() as a, a.db.transaction() as conn:
         rows = queries.list_sessions(conn, status=status, limit=limit)
-    table = Table("id", "status", "iter", "spent", "budget", "model", "created")
-    for r in rows:
-        table.add_row(
+    columns = ("id", "status", "iter", "spent", "budget", "model", "created")
+    lines = [
+        (
             r.id,
             r.status,
             str(r.iteration),
@@ -224,7 +224,16 @@ def sessions(
             r.model,
             r.created_at.strftime("%Y-%m-%d %H:%M"),
         )
-    Console().print(table)
+        for r in rows
+    ]
+    out = Console()
+    if not out.is_terminal:  # piped: one tab-separated line per session, for scripts
+        sys.stdout.write("".join("\t".join(line) + "\n" for line in [columns, *lines]))
+        return
+    table = Table(*columns)
+    for line in lines:
+        table.add_row(*line)
+    out.print(table)
 
 
 @app.command()

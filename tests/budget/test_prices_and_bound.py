@@ -139,3 +139,24 @@ def test_no_real_call_within_the_plan_costs_more_than_its_reservation(
         output_tokens=int(plan.max_tokens * out_share),
     )
     assert pricing.cost_micros(usage) <= plan.worst_case_micros
+
+
+def test_without_cache_breakpoints_the_last_cents_still_buy_a_call() -> None:
+    pricing = PriceBook().resolve("claude-sonnet-4-6")  # input $3, cache write $3.75 per MTok
+    counted, room = 20_000, 300 * 15  # 300 output tokens at $15/MTok
+    available = int(counted * 1.02 + 8) * 3 + room + 1
+    with pytest.raises(BudgetExhausted):
+        plan_call(
+            pricing, counted, available, max_tokens_cap=16_000, thinking_budget=None, min_useful_tokens=256, margin=0.02
+        )
+    plan = plan_call(
+        pricing,
+        counted,
+        available,
+        max_tokens_cap=16_000,
+        thinking_budget=None,
+        min_useful_tokens=256,
+        margin=0.02,
+        cache=False,
+    )
+    assert not plan.cache and plan.max_tokens >= 256 and plan.worst_case_micros <= available
