@@ -163,3 +163,17 @@ LIMIT 10;"""
     assert (rate.total, rate.exhausted) == (2, 1) and rate.avg_utilization == round(utilization, 1)
     assert [t.issue_id for t in tops] == [spent["session"]["id"], built["session"]["id"]]
     assert tops[0].status == "budget_exhausted" and tops[1].iteration == built["session"]["iteration"]
+
+
+def test_replay_plays_a_recorded_session_back_deterministically(app: App, provider_for: Any) -> None:
+    from agentic_executor.providers import make_provider
+
+    recorded = _run(app, provider_for, "builder")
+    replay_model = f"replay:{recorded['session']['id']}"
+    session = submit_task(app, "Build a fitness studio page (replayed)", 5.0, criteria=CRITERIA,
+                          task_type="template-generation", model=replay_model)
+    assert run_session(app, session.id, make_provider(app, replay_model)) == "awaiting_review"
+    replayed = session_status(app, session.id)
+    assert [i["cost"] for i in replayed["iterations"]] == [i["cost"] for i in recorded["iterations"]]
+    page = (Path(replayed["session"]["workspace"]) / "index.html").read_text()
+    assert page == (Path(recorded["session"]["workspace"]) / "index.html").read_text()
