@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     """Extended-thinking budget per call (0 turns thinking off); shrunk or dropped when the
     budget clamp leaves no room for it."""
 
+    thinking_mode: str = "enabled"
+    """``enabled`` (a fixed thinking budget) or ``adaptive`` (the model decides, where supported)."""
+
     token_count_margin: float = 0.02
     """Safety margin added to the provider's input-token count before pricing the worst case."""
 
@@ -50,6 +53,12 @@ class Settings(BaseSettings):
 
     retry_base_delay: float = 1.0
     """First backoff delay in seconds, doubled per attempt unless the server sends retry-after."""
+
+    max_rejections: int = 3
+    """Completion claims rejected this many times end the session as ``failed``."""
+
+    command_timeout_s: float = 60.0
+    """Wall-time limit of one ``run_command`` in the sandbox."""
 
     @cached_property
     def db_url(self) -> str:
