@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     command_timeout_s: float = 60.0
     """Wall-time limit of one ``run_command`` in the sandbox."""
 
+    checkpoint_every: int = 5
+    """Checkpoint the workspace (a git commit, bundled into the database) every N iterations; 0: never."""
+
     @cached_property
     def db_url(self) -> str:
         if self.database_url:

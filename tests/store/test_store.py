@@ -32,7 +32,7 @@ def test_migrating_twice_is_a_no_op(db_url: str) -> None:
     first = open_database(db_url)
     second = open_database(db_url)
     with second.transaction() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar_one() == "0001"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar_one() == "0002"
     first.dispose()
     second.dispose()
 

@@ -16,12 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from agentic_executor.app import App
 from agentic_executor.budget.guard import CallLimits, GuardedCall, guarded_call
-from agentic_executor.engine import prompts
+from agentic_executor.engine import checkpoints, prompts
 from agentic_executor.engine.tools import TOOL_SPECS, execute_tool
 from agentic_executor.engine.workspace import create_workspace
 from agentic_executor.errors import BudgetExhausted, ProviderError
@@ -34,6 +35,10 @@ from agentic_executor.store import queries
 from agentic_executor.store.tables import convoys
 
 WARNING_AT = 0.8
+
+
+class LostOwnership(Exception):
+    """Another run committed this session's next iteration: this run must stop (invariant 4)."""
 
 
 @dataclass
@@ -95,7 +100,7 @@ class SessionRun:
             base_delay=s.retry_base_delay,
         )
         self.tool_limits = Limits(wall_time_s=s.command_timeout_s)
-        self.workspace = Path(self.session.workspace or create_workspace(s.home / "workspaces", session_id))
+        self.workspace = s.home / "workspaces" / session_id
         self.history: list[dict[str, Any]] = []
 
     # ---- the loop ----------------------------------------------------------------------
@@ -225,69 +230,90 @@ class SessionRun:
     def _commit(self, call: GuardedCall, turn: Turn, messages: list[dict[str, Any]], duration_ms: int) -> None:
         s, ledger, iteration = self.session, self.app.ledger, self.session.iteration + 1
         usage = call.response.usage
-        with self.app.db.transaction() as conn:
-            charged = ledger.settle(call.reservation.id, call.actual_micros, conn=conn)
-            pool = ledger.pool(s.pool_id, conn=conn)
-            warned = s.warning_sent
-            if not warned and pool.committed >= WARNING_AT * pool.allocated:
-                warned = True
-                percent = 100 * pool.committed / pool.allocated
-                average = pool.consumed / iteration
-                estimate = int(pool.available // average) if average else 0
-                turn.user_blocks.append(
-                    {"type": "text", "text": prompts.budget_warning(percent, pool.available / 1_000_000, estimate)}
+        every = self.app.settings.checkpoint_every
+        snap = checkpoints.snapshot(self.workspace, iteration) if every and iteration % every == 0 else None
+        try:
+            with self.app.db.transaction() as conn:
+                charged = ledger.settle(call.reservation.id, call.actual_micros, conn=conn)
+                pool = ledger.pool(s.pool_id, conn=conn)
+                warned = s.warning_sent
+                if not warned and pool.committed >= WARNING_AT * pool.allocated:
+                    warned = True
+                    percent = 100 * pool.committed / pool.allocated
+                    average = pool.consumed / iteration
+                    estimate = int(pool.available // average) if average else 0
+                    turn.user_blocks.append(
+                        {"type": "text", "text": prompts.budget_warning(percent, pool.available / 1_000_000, estimate)}
+                    )
+                    turn.events.append(
+                        ("budget_warning", {"percent_used": round(percent, 1), "remaining_micros": pool.available})
+                    )
+                seq = queries.next_seq(conn, s.id)
+                if snap is not None:
+                    checkpoints.record(conn, s.id, iteration, seq + 2, snap)
+                    turn.events.append(
+                        (
+                            "checkpoint",
+                            {
+                                "iteration": iteration,
+                                "commit": snap.sha,
+                                "message_count": seq + 2,
+                                "bundle_bytes": len(snap.bundle),
+                            },
+                        )
+                    )
+                queries.append_message(
+                    conn, s.id, seq, {"role": "assistant", "content": call.response.content}, iteration
                 )
+                queries.append_message(conn, s.id, seq + 1, {"role": "user", "content": turn.user_blocks}, iteration)
+                queries.insert_iteration(
+                    conn,
+                    session_id=s.id,
+                    iteration=iteration,
+                    cost_micros=charged,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    cache_read_tokens=usage.cache_read_tokens,
+                    cache_write_tokens=usage.cache_write_tokens,
+                    model=call.response.model,
+                    stop_reason=call.response.stop_reason,
+                    attempts=call.attempts,
+                    duration_ms=duration_ms,
+                )
+                for failure in call.failures:
+                    turn.events.append(("model_call_failed", dict(failure.__dict__)))
                 turn.events.append(
-                    ("budget_warning", {"percent_used": round(percent, 1), "remaining_micros": pool.available})
+                    (
+                        "iteration_completed",
+                        {
+                            "iteration": iteration,
+                            "cost_micros": charged,
+                            "actions": turn.actions,
+                            "stop_reason": call.response.stop_reason,
+                        },
+                    )
                 )
-            seq = queries.next_seq(conn, s.id)
-            queries.append_message(conn, s.id, seq, {"role": "assistant", "content": call.response.content}, iteration)
-            queries.append_message(conn, s.id, seq + 1, {"role": "user", "content": turn.user_blocks}, iteration)
-            queries.insert_iteration(
-                conn,
-                session_id=s.id,
-                iteration=iteration,
-                cost_micros=charged,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cache_read_tokens=usage.cache_read_tokens,
-                cache_write_tokens=usage.cache_write_tokens,
-                model=call.response.model,
-                stop_reason=call.response.stop_reason,
-                attempts=call.attempts,
-                duration_ms=duration_ms,
-            )
-            for failure in call.failures:
-                turn.events.append(("model_call_failed", dict(failure.__dict__)))
-            turn.events.append(
-                (
-                    "iteration_completed",
-                    {
-                        "iteration": iteration,
-                        "cost_micros": charged,
-                        "actions": turn.actions,
-                        "stop_reason": call.response.stop_reason,
-                    },
-                )
-            )
-            if turn.status:
-                turn.events.append(("status_changed", {"status": turn.status}))
-            for event_type, data in turn.events:
-                queries.add_event(conn, s.id, event_type, data)
-            changes: dict[str, Any] = {
-                "iteration": iteration,
-                "warning_sent": warned,
-                "rejections": turn.rejections,
-                "status": turn.status or "running",
-            }
-            if turn.summary is not None:
-                changes["summary"] = turn.summary
-            if turn.status == "awaiting_review" and (self.workspace / "index.html").is_file():
-                changes["preview_url"] = (self.workspace / "index.html").as_uri()
-            if turn.status:
-                changes["finished_at"] = queries.utcnow()
-            queries.update_session(conn, s.id, **changes)
-            self.session = queries.get_session(conn, s.id)
+                if turn.status:
+                    turn.events.append(("status_changed", {"status": turn.status}))
+                for event_type, data in turn.events:
+                    queries.add_event(conn, s.id, event_type, data)
+                changes: dict[str, Any] = {
+                    "iteration": iteration,
+                    "warning_sent": warned,
+                    "rejections": turn.rejections,
+                    "status": turn.status or "running",
+                }
+                if turn.summary is not None:
+                    changes["summary"] = turn.summary
+                if turn.status == "awaiting_review" and (self.workspace / "index.html").is_file():
+                    changes["preview_url"] = (self.workspace / "index.html").as_uri()
+                if turn.status:
+                    changes["finished_at"] = queries.utcnow()
+                if not queries.advance_session(conn, s.id, s.iteration, **changes):
+                    raise LostOwnership(f"session {s.id} was advanced by another run")
+                self.session = queries.get_session(conn, s.id)
+        except IntegrityError as exc:  # the iteration row exists: another run committed it
+            raise LostOwnership(f"session {s.id} iteration {iteration} was committed by another run") from exc
         self.history = [
             *messages,
             {"role": "assistant", "content": call.response.content},
@@ -307,9 +333,16 @@ class SessionRun:
     # ---- plumbing ----------------------------------------------------------------------
     def _start(self) -> None:
         recovered = self.app.ledger.recover_abandoned(session_id=self.session.id)
+        crashed = self.session.status == "running"  # the previous run died without stopping
         with self.app.db.transaction() as conn:
             if recovered:
                 queries.add_event(conn, self.session.id, "reservations_recovered", {"reservations": recovered})
+            if crashed or not (self.workspace / ".git").is_dir():
+                if self.session.iteration == 0 and not (self.workspace / ".git").is_dir():
+                    create_workspace(self.workspace.parent, self.session.id)
+                else:
+                    restored = checkpoints.restore(conn, self.session.id, self.workspace, self.tool_limits)
+                    queries.add_event(conn, self.session.id, "workspace_restored", restored)
             if queries.next_seq(conn, self.session.id) == 0:
                 text = prompts.task_message(self.session.prompt, self.session.acceptance_criteria, self.session.title)
                 queries.append_message(conn, self.session.id, 0, {"role": "user", "content": text}, 0)

@@ -30,18 +30,18 @@ def create_workspace(root: Path, session_id: str) -> Path:
     workspace = Path(root).resolve() / session_id
     workspace.mkdir(parents=True, exist_ok=True)
     if not (workspace / ".git").is_dir():
-        _git(workspace, "init", "-q", "--initial-branch=main")
-    _git(workspace, "config", "user.name", GIT_USER_NAME)
-    _git(workspace, "config", "user.email", GIT_USER_EMAIL)
-    _git(workspace, "config", "core.hooksPath", "/dev/null")
-    _git(workspace, "config", "commit.gpgSign", "false")
-    has_head = _git(workspace, "rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode == 0
+        git(workspace, "init", "-q", "--initial-branch=main")
+    git(workspace, "config", "user.name", GIT_USER_NAME)
+    git(workspace, "config", "user.email", GIT_USER_EMAIL)
+    git(workspace, "config", "core.hooksPath", "/dev/null")
+    git(workspace, "config", "commit.gpgSign", "false")
+    has_head = git(workspace, "rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode == 0
     if not has_head:
-        _git(workspace, "commit", "-q", "--allow-empty", "--no-verify", "-m", "workspace created")
+        git(workspace, "commit", "-q", "--allow-empty", "--no-verify", "-m", "workspace created")
     return workspace
 
 
-def _git(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def git(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(workspace),

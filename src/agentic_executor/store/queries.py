@@ -44,6 +44,7 @@ class SessionRow:
     summary: str | None
     warning_sent: bool
     rejections: int
+    run_no: int
     pause_requested: bool
     cancel_requested: bool
     created_at: datetime
@@ -83,6 +84,16 @@ def list_sessions(conn: Connection, *, status: str | None = None, limit: int = 5
 
 def update_session(conn: Connection, session_id: str, **values: Any) -> None:
     conn.execute(update(sessions).where(sessions.c.id == session_id).values(updated_at=utcnow(), **values))
+
+
+def advance_session(conn: Connection, session_id: str, expected_iteration: int, **values: Any) -> bool:
+    """Commit the next iteration's session state only if nobody else did (one writer per session)."""
+    result = conn.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.iteration == expected_iteration)
+        .values(updated_at=utcnow(), **values)
+    )
+    return result.rowcount == 1
 
 
 def add_event(conn: Connection, session_id: str, event_type: str, data: dict[str, Any] | None = None) -> None:

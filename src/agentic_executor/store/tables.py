@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -102,6 +103,7 @@ sessions = Table(
     Column("summary", Text),
     Column("warning_sent", Boolean, nullable=False, server_default="0"),
     Column("rejections", Integer, nullable=False, server_default="0"),
+    Column("run_no", Integer, nullable=False, server_default="0"),  # one durable workflow per run
     Column("pause_requested", Boolean, nullable=False, server_default="0"),
     Column("cancel_requested", Boolean, nullable=False, server_default="0"),
     Column("created_at", DateTime, nullable=False),
@@ -157,4 +159,29 @@ events = Table(
     Column("event_data", Text, nullable=False, server_default="{}"),  # JSON object
     Column("created_at", DateTime, nullable=False),
     Index("ix_events_session", "session_id", "id"),
+)
+
+checkpoints = Table(
+    "agentic_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(40), ForeignKey("agentic_sessions.id"), nullable=False),
+    Column("iteration", Integer, nullable=False),
+    Column("message_count", Integer, nullable=False),  # conversation offset matching the workspace
+    Column("commit_sha", String(64), nullable=False),
+    Column("bundle", LargeBinary, nullable=False),  # `git bundle` of the workspace: restorable anywhere
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("session_id", "iteration", name="uq_checkpoint"),
+)
+
+workers = Table(
+    "agentic_workers",
+    metadata,
+    Column("id", String(120), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("heartbeat_at", DateTime, nullable=False),
+    Column("taken_over_by", String(120)),
+    Column("taken_over_at", DateTime),
 )

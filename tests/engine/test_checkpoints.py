@@ -1,0 +1,51 @@
+"""Checkpoints: a workspace scrambled by a crash, or missing on another machine, comes back exactly."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentic_executor.app import App
+from agentic_executor.engine import checkpoints
+from agentic_executor.engine.loop import run_session
+from agentic_executor.engine.submit import submit_task
+from agentic_executor.sandbox.runner import Limits
+from agentic_executor.store import queries
+
+
+def _files(workspace: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(workspace)): p.read_bytes()
+        for p in sorted(workspace.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(workspace).parts
+    }
+
+
+@pytest.mark.parametrize("checkpoint_every", [1, 2, 0])
+def test_restore_rebuilds_the_last_committed_workspace(app: App, provider_for: Any, checkpoint_every: int) -> None:
+    app.settings.checkpoint_every = checkpoint_every
+    session = submit_task(app, "Build a fitness studio page (injector)", 5.0, task_type="template-generation")
+    assert run_session(app, session.id, provider_for("injector")) == "awaiting_review"
+    with app.db.transaction() as conn:
+        done = queries.get_session(conn, session.id)
+        events = [e["type"] for e in queries.list_events(conn, session.id)]
+    workspace = Path(done.workspace or "")
+    expected = _files(workspace)
+    assert "index.html" in expected and "notes.md" in expected
+    assert events.count("checkpoint") == (done.iteration // checkpoint_every if checkpoint_every else 0)
+
+    (workspace / "index.html").write_text("half-written by a killed tool call")
+    (workspace / "junk.txt").write_text("left by a crash")
+    with app.db.transaction() as conn:
+        checkpoints.restore(conn, session.id, workspace, Limits())
+    assert _files(workspace) == expected
+
+    if checkpoint_every:  # another machine: no workspace at all, only the database
+        shutil.rmtree(workspace)
+        with app.db.transaction() as conn:
+            info = checkpoints.restore(conn, session.id, workspace, Limits())
+        assert _files(workspace) == expected
+        assert info["checkpoint_iteration"] > 0
