@@ -252,6 +252,122 @@ def status(
         _print_summary(report)
 
 
+@app.command()
+def submit(
+    prompt: Annotated[str, typer.Argument(help="What the agent should do.")],
+    budget: Annotated[float, typer.Option(help="Hard budget in US dollars (never exceeded).")],
+    criteria: Annotated[
+        list[str] | None, typer.Option("--criteria", help="An acceptance criterion (repeatable).")
+    ] = None,
+    task_type: Annotated[str, typer.Option("--type", help="Task type, e.g. template-generation.")] = "task",
+    model: Annotated[str | None, typer.Option(help="claude-… (Anthropic), openai:NAME, or replay:SESSION_ID.")] = None,
+) -> None:
+    """Queue a task for the workers (`agx worker`); prints the seed's submit response JSON."""
+    from agentic_executor.engine.submit import submit_task
+    from agentic_executor.runtime.control import enqueue
+
+    with _app() as a:
+        session = submit_task(a, prompt, budget, criteria=criteria or [], task_type=task_type, model=model)
+        enqueue(a, session.id)
+    sys.stdout.write(
+        json.dumps(
+            {
+                "taskId": session.id,
+                "epicId": session.epic_id,
+                "status": "queued",
+                "budget": session.budget_micros / 1e6,
+                "statusUrl": f"/tasks/{session.id}",
+            }
+        )
+        + "\n"
+    )
+
+
+@app.command()
+def worker(
+    worker_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id", help="Stable worker id (restart with the same id to recover its runs). Default: host-pid."
+        ),
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="Session runs at once in this worker.")] = None,
+) -> None:
+    """Run queued sessions until SIGTERM/Ctrl-C (SQLite by default; AGX_DATABASE_URL for PostgreSQL)."""
+    from agentic_executor.runtime.worker import Worker, default_worker_id
+
+    with _app() as a:
+        w = Worker(a, worker_id or default_worker_id(), concurrency=concurrency)
+        console.print(f"worker {w.id}: {w.concurrency} at once, database {a.settings.db_url.split('?')[0]}")
+        w.run_forever()
+
+
+@app.command()
+def wait(
+    session_id: Annotated[str, typer.Argument(help="A session id (agt_…).")],
+    timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the seed's session-status JSON at the end.")] = False,
+) -> None:
+    """Wait until the session stops; exits with the session's status code (0, 3, 4, 5)."""
+    from agentic_executor.runtime.control import wait as wait_for
+    from agentic_executor.views import session_status
+
+    with _app() as a:
+        session = wait_for(a, session_id, timeout=timeout)
+        report = session_status(a, session_id)
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+    else:
+        _print_summary(report)
+    raise typer.Exit(EXIT_CODES.get(session.status, 6))
+
+
+@app.command()
+def pause(session_id: Annotated[str, typer.Argument(help="A session id (agt_…).")]) -> None:
+    """Pause at the next iteration boundary (the call in flight is kept)."""
+    from agentic_executor.runtime import control
+
+    with _app() as a:
+        control.pause(a, session_id)
+    console.print(f"{session_id}: pause requested")
+
+
+@app.command()
+def resume(
+    session_id: Annotated[str, typer.Argument(help="A session id (agt_…).")],
+    feedback: Annotated[str | None, typer.Option(help="A message for the agent, added to the conversation.")] = None,
+) -> None:
+    """Queue a paused or stopped session again, continuing the same conversation."""
+    from agentic_executor.runtime import control
+
+    with _app() as a:
+        session = control.resume(a, session_id, feedback=feedback)
+    console.print(f"{session_id}: queued again (run {session.run_no})")
+
+
+@app.command()
+def cancel(session_id: Annotated[str, typer.Argument(help="A session id (agt_…).")]) -> None:
+    """Cancel at the next iteration boundary."""
+    from agentic_executor.runtime import control
+
+    with _app() as a:
+        control.cancel(a, session_id)
+    console.print(f"{session_id}: cancel requested")
+
+
+@app.command()
+def budget(
+    session_id: Annotated[str, typer.Argument(help="A session id (agt_…).")],
+    add: Annotated[float, typer.Option("--add", help="Dollars to add to the session's budget.")],
+) -> None:
+    """Add budget to a session (then `agx resume ID` if it stopped as budget_exhausted)."""
+    from agentic_executor.runtime import control
+
+    with _app() as a:
+        session = control.add_budget(a, session_id, add)
+    console.print(f"{session_id}: budget is now ${session.budget_micros / 1e6:.2f}")
+
+
 @app.command("config")
 def show_config() -> None:
     """Print the effective settings and where each came from."""

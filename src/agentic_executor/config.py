@@ -63,6 +63,21 @@ class Settings(BaseSettings):
     checkpoint_every: int = 5
     """Checkpoint the workspace (a git commit, bundled into the database) every N iterations; 0: never."""
 
+    worker_concurrency: int = 4
+    """Session runs one worker process drives at once."""
+
+    global_concurrency: int = 0
+    """Session runs driven at once across all workers (0: no global limit)."""
+
+    queue_polling_s: float = 0.2
+    """How often a worker polls the queue for new runs (DBOS's default of 1 s adds latency)."""
+
+    worker_takeover_s: float = 60.0
+    """A worker silent this long is dead: another worker takes its runs over."""
+
+    dbos_schema: str = "dbos"
+    """Schema of DBOS's own tables when the system database is PostgreSQL."""
+
     @cached_property
     def db_url(self) -> str:
         if self.database_url:

@@ -1,0 +1,1 @@
+"""Durable execution: DBOS workflows and queues, workers, and session control (pause, resume, …)."""
