@@ -24,7 +24,7 @@ def budget_view(allocated: int, committed: int) -> dict[str, Any]:
 
 
 def session_status(app: App, session_id: str) -> dict[str, Any]:
-    with app.db.transaction() as conn:
+    with app.db.read() as conn:
         s = queries.get_session(conn, session_id)
         pool = app.ledger.pool(s.pool_id, conn=conn)
         rows = queries.list_iterations(conn, session_id)

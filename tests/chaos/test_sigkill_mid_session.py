@@ -24,10 +24,19 @@ from agentic_executor.testing import FakeModelServer
 @pytest.mark.slow
 def test_killed_worker_resumes_from_its_last_committed_iteration(agx_home: Path) -> None:
     with FakeModelServer(scenario="spender") as server:
-        env = {**os.environ, "ANTHROPIC_API_KEY": "test", "ANTHROPIC_BASE_URL": server.base_url,
-               "AGX_MAX_TOKENS": "2000", "AGX_THINKING_BUDGET_TOKENS": "0"}
-        child = subprocess.Popen([sys.executable, "-m", "agentic_executor", "run", "spend it", "--budget", "1",
-                                  "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "ANTHROPIC_API_KEY": "test",
+            "ANTHROPIC_BASE_URL": server.base_url,
+            "AGX_MAX_TOKENS": "2000",
+            "AGX_THINKING_BUDGET_TOKENS": "0",
+        }
+        child = subprocess.Popen(
+            [sys.executable, "-m", "agentic_executor", "run", "spend it", "--budget", "1", "--json"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         app = App.open(Settings(home=agx_home, max_tokens=2000, thinking_budget_tokens=0))
         try:
             deadline = time.monotonic() + 60

@@ -170,8 +170,14 @@ def test_replay_plays_a_recorded_session_back_deterministically(app: App, provid
 
     recorded = _run(app, provider_for, "builder")
     replay_model = f"replay:{recorded['session']['id']}"
-    session = submit_task(app, "Build a fitness studio page (replayed)", 5.0, criteria=CRITERIA,
-                          task_type="template-generation", model=replay_model)
+    session = submit_task(
+        app,
+        "Build a fitness studio page (replayed)",
+        5.0,
+        criteria=CRITERIA,
+        task_type="template-generation",
+        model=replay_model,
+    )
     assert run_session(app, session.id, make_provider(app, replay_model)) == "awaiting_review"
     replayed = session_status(app, session.id)
     assert [i["cost"] for i in replayed["iterations"]] == [i["cost"] for i in recorded["iterations"]]

@@ -103,14 +103,15 @@ class Ledger:
         return pool_id
 
     def pool(self, pool_id: str, *, conn: Connection | None = None) -> PoolState:
-        with self._tx(conn) as c:
+        with self._tx(conn, read_only=True) as c:
             row = c.execute(select(budget_pools).where(budget_pools.c.id == pool_id)).one_or_none()
         if row is None:
             raise NotFound(f"no budget pool {pool_id!r}")
         return PoolState(row.id, row.allocated_micros, row.consumed_micros, row.reserved_micros)
 
     def available(self, pool_ids: Sequence[str], *, conn: Connection | None = None) -> int:
-        return min(self.pool(p, conn=conn).available for p in pool_ids)
+        with self._tx(conn, read_only=True) as c:
+            return min(self.pool(p, conn=c).available for p in pool_ids)
 
     def add_funds(self, pool_id: str, amount: int, *, conn: Connection | None = None) -> PoolState:
         """Top up a pool (and the session that owns it, if any)."""
@@ -241,10 +242,10 @@ class Ledger:
 
     # ---- plumbing ----------------------------------------------------------------------
     @contextmanager
-    def _tx(self, conn: Connection | None) -> Iterator[Connection]:
+    def _tx(self, conn: Connection | None, *, read_only: bool = False) -> Iterator[Connection]:
         """Join the caller's transaction when given one, else run in a new one."""
         if conn is not None:
             yield conn
         else:
-            with self.db.transaction() as c:
+            with self.db.read() if read_only else self.db.transaction() as c:
                 yield c

@@ -10,6 +10,7 @@ cancelled.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import threading
@@ -248,7 +249,7 @@ class SessionRun:
                     turn.events.append(
                         ("budget_warning", {"percent_used": round(percent, 1), "remaining_micros": pool.available})
                     )
-                seq = queries.next_seq(conn, s.id)
+                seq = len(messages)  # the whole conversation is in memory since _start
                 if snap is not None:
                     checkpoints.record(conn, s.id, iteration, seq + 2, snap)
                     turn.events.append(
@@ -311,7 +312,7 @@ class SessionRun:
                     changes["finished_at"] = queries.utcnow()
                 if not queries.advance_session(conn, s.id, s.iteration, **changes):
                     raise LostOwnership(f"session {s.id} was advanced by another run")
-                self.session = queries.get_session(conn, s.id)
+                self.session = dataclasses.replace(s, consumed_micros=s.consumed_micros + charged, **changes)
         except IntegrityError as exc:  # the iteration row exists: another run committed it
             raise LostOwnership(f"session {s.id} iteration {iteration} was committed by another run") from exc
         self.history = [
@@ -376,7 +377,7 @@ class SessionRun:
         return status
 
     def _refresh(self) -> None:
-        with self.app.db.transaction() as conn:
+        with self.app.db.read() as conn:
             self.session = queries.get_session(conn, self.session.id)
 
     def _native_model(self) -> str:

@@ -8,6 +8,8 @@ write is a single conditional UPDATE, which re-checks its WHERE clause on the ne
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +18,6 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x616778  # "agx": serializes concurrent migrators on PostgreSQL
@@ -39,6 +40,14 @@ class Database:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A consistent read that takes no write lock (SQLite: a deferred transaction)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(agx_read_only=True)
+            with conn.begin():
+                yield conn
+
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe when several processes start at once."""
         cfg = Config()
@@ -53,12 +62,25 @@ class Database:
         self.engine.dispose()
 
 
+_SQLITE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _drop_inherited_connections() -> None:
+    for engine in list(_SQLITE_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_drop_inherited_connections)
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # NullPool: a connection per unit of work keeps forked worker processes from sharing handles.
-    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 60})
+    # Pooled connections (the PRAGMAs and the schema are read once per connection, and WAL is not
+    # checkpointed on every close); a forked child drops the parent's connections unused.
+    engine = create_engine(url, pool_size=8, max_overflow=32, connect_args={"timeout": 60, "check_same_thread": False})
+    _SQLITE_ENGINES.add(engine)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_conn: Any, _record: Any) -> None:
@@ -72,7 +94,7 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("agx_read_only") else "BEGIN IMMEDIATE")
 
     return engine
 
