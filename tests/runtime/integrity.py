@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import sqlalchemy as sa
 
 from agentic_executor.app import App
@@ -34,6 +36,6 @@ def check_session_integrity(app: App, session_id: str) -> queries.SessionRow:
     assert [m["role"] for m in history] == ["user"] + ["assistant", "user"] * session.iteration
     assert pool.reserved == 0 and 0 <= pool.consumed <= pool.allocated
     assert all(r.status == "settled" for r in reservations), "no reservation left open"
-    for before, after in zip(reservations, reservations[1:], strict=False):
+    for before, after in itertools.pairwise(reservations):
         assert before.settled_at <= after.created_at, "one writer per session: calls never overlap"
     return session
