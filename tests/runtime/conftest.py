@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -45,8 +46,10 @@ class Cluster:
         return proc
 
     def kill(self, worker_id: str) -> None:
+        """SIGKILL the worker and everything it started (a browser of a gate, a sandboxed command),
+        as a machine dying or a supervisor killing the worker's cgroup would."""
         proc = self.procs.pop(worker_id)
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
 
     def stop_all(self) -> None:
