@@ -13,11 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from time import perf_counter_ns
 
-from . import cache, ledger, loop
+from . import cache, ledger, loop, queue
 from .common import Section, machine_facts
 
-PARTS: dict[str, Callable[[Path], Section]] = {"ledger": ledger.run, "loop": loop.run, "cache": cache.run}
+PARTS: dict[str, Callable[[Path], Section]] = {
+    "ledger": ledger.run,
+    "loop": loop.run,
+    "cache": cache.run,
+    "queue": queue.run,
+}
 RESULTS = Path(__file__).parent / "RESULTS.md"
+PART_RESULTS = Path(__file__).parent / "results"  # one file per part: a partial run keeps the others
 
 
 def _loadavg() -> str:
@@ -68,7 +74,7 @@ def main(argv: list[str]) -> int:
         f"- Date: `{date}`",
         f"- Command: `{command}`",
         f"- Code measured: {_git_head()}",
-        f"- Parts run: {', '.join(parts)} (total {elapsed:.1f} s)",
+        f"- Parts run this time: {', '.join(parts)} (total {elapsed:.1f} s); other parts keep their last results",
         "",
         "## Machine",
         "",
@@ -80,8 +86,15 @@ def main(argv: list[str]) -> int:
         "means other processes competed for the CPUs and the disk during the run.",
         "",
     ]
-    for section in sections:
-        lines.append(section.markdown())
+    PART_RESULTS.mkdir(exist_ok=True)
+    for name, section in zip(parts, sections, strict=True):
+        heading, body = section.markdown().split("\n", 1)
+        stamp = f"_Measured {date}; load average {load_before} → {_loadavg()}._"
+        (PART_RESULTS / f"{name}.md").write_text(f"{heading}\n\n{stamp}\n{body}")
+    for name in PARTS:
+        part_file = PART_RESULTS / f"{name}.md"
+        if part_file.exists():
+            lines.append(part_file.read_text())
     RESULTS.write_text("\n".join(lines).rstrip() + "\n")
 
     print(f"\n{date} · {elapsed:.1f} s · results in {RESULTS}")
