@@ -27,7 +27,12 @@ from __future__ import annotations
 import itertools
 import operator
 import secrets
-from collections.abc import Callable
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from time import perf_counter_ns
 from typing import Annotated, Any, Literal, TypedDict, TypeVar
@@ -42,7 +47,6 @@ from agentic_executor.engine.loop import SessionRun
 from agentic_executor.engine.submit import submit_task
 from agentic_executor.providers.anthropic import AnthropicProvider
 from agentic_executor.providers.base import ModelRequest, ModelResponse, Provider
-from agentic_executor.testing import FakeModelServer
 from agentic_executor.testing.content import filler_text
 
 from .common import Section, Table, ms, percentile, yes_no
@@ -116,6 +120,31 @@ def _drive(app: App, provider: Provider, iterations: int) -> tuple[list[int], li
     return overhead, inside
 
 
+@contextmanager
+def _fake_model_process(scenario: str) -> Iterator[str]:
+    """The fake Messages API in its own process, as a real model server would be: its work never
+    competes with the loop for this process's GIL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "agentic_executor", "fake-model", "--port", str(port),
+                             "--scenario", scenario], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the fake model server did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def ours(workdir: Path) -> dict[str, Any]:
     home = workdir / "agx-home"
     settings = Settings(
@@ -123,8 +152,8 @@ def ours(workdir: Path) -> dict[str, Any]:
     )
     app = App.open(settings)
     try:
-        with FakeModelServer("spender") as server:
-            provider = AnthropicProvider(api_key="bench", base_url=server.base_url)
+        with _fake_model_process("spender") as base_url:
+            provider = AnthropicProvider(api_key="bench", base_url=base_url)
             try:
                 _drive(app, provider, WARMUP)
                 counter = DbCounter(app.db.engine)

@@ -43,7 +43,7 @@ def test_builder_ends_awaiting_review_with_the_page(app: App, provider_for: Any)
     assert report["session"]["status"] == "awaiting_review"
     page = Path(report["session"]["workspace"]) / "index.html"
     assert "<h1" in page.read_text()
-    assert report["preview"] == page.as_uri()
+    assert report["preview"] == f"/preview/{report['session']['id']}/"
     # every iteration is committed with its cost; the session's figure is their sum
     costs = [i["cost"] for i in report["iterations"]]
     assert len(costs) == report["session"]["iteration"] >= 3

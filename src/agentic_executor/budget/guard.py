@@ -65,12 +65,16 @@ def guarded_call(
     iteration: int | None = None,
     owner: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    available_hint: int | None = None,
 ) -> GuardedCall:
     """Make the call if (and only as large as) the budget allows; raises BudgetExhausted otherwise."""
     failures: list[FailedAttempt] = []
     for attempt in range(1, max(1, limits.attempts) + 1):
         counted = _count(provider, request)
-        plan, reservation = _reserve(ledger, pool_ids, pricing, counted, limits, session_id, iteration, attempt, owner)
+        plan, reservation = _reserve(
+            ledger, pool_ids, pricing, counted, limits, session_id, iteration, attempt, owner, available_hint
+        )
+        available_hint = None  # a retry reads the pools afresh
         try:
             response = provider.complete(
                 replace(
@@ -81,14 +85,14 @@ def guarded_call(
                 )
             )
         except RetryableProviderError as exc:
-            charged = ledger.settle_worst_case(reservation.id) if exc.billed else ledger.settle(reservation.id, 0)
+            charged = ledger.settle_worst_case(reservation) if exc.billed else ledger.settle(reservation, 0)
             failures.append(FailedAttempt(attempt, str(exc), exc.status, charged))
             if attempt < limits.attempts:
                 sleep(_delay(exc.retry_after, attempt, limits))
             continue
         except BaseException:
             # Interrupted or refused mid-call: it may have been billed, so charge the worst case.
-            ledger.settle_worst_case(reservation.id)
+            ledger.settle_worst_case(reservation)
             raise
         actual = pricing.cost_micros(response.usage)
         return GuardedCall(response, reservation, actual, plan, attempt, failures)
@@ -119,13 +123,21 @@ def _reserve(
     iteration: int | None,
     attempt: int,
     owner: str | None,
+    hint: int | None,
 ) -> tuple[CallPlan, Reservation]:
+    """Plan and reserve. ``hint`` (what the caller read of the pools moments ago) saves a read: if
+    it is stale-high the conditional reserve fails and we re-read; if it is stale-low (a top-up)
+    and nothing fits, we re-read before calling the budget exhausted."""
     for _ in range(RESERVE_RACES):
-        available = ledger.available(list(pool_ids))
+        available = hint if hint is not None else ledger.available(list(pool_ids))
         try:
-            plan = plan_call(pricing, counted, available, cache=True, **_plan_options(limits))
-        except BudgetExhausted:  # may raise again: then the budget really is exhausted
-            plan = plan_call(pricing, counted, available, cache=False, **_plan_options(limits))
+            plan = _plan(pricing, counted, available, limits)
+        except BudgetExhausted:
+            if hint is None:
+                raise
+            hint = None
+            continue
+        hint = None
         try:
             res = ledger.reserve(
                 pool_ids,
@@ -139,6 +151,13 @@ def _reserve(
             continue  # someone reserved in between: plan again with what is left now
         return plan, res
     raise BudgetExhausted("the budget pool is contended: could not reserve after repeated tries")
+
+
+def _plan(pricing: ModelPricing, counted: int, available: int, limits: CallLimits) -> CallPlan:
+    try:
+        return plan_call(pricing, counted, available, cache=True, **_plan_options(limits))
+    except BudgetExhausted:  # without cache writes the input is cheaper; if not even that fits: exhausted
+        return plan_call(pricing, counted, available, cache=False, **_plan_options(limits))
 
 
 def _plan_options(limits: CallLimits) -> dict[str, Any]:

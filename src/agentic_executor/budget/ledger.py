@@ -178,49 +178,63 @@ class Ledger:
         return Reservation(res_id, ordered, amount, session_id)
 
     def settle(
-        self, reservation_id: str, actual: int, *, conn: Connection | None = None, settled_as: str = "actual"
+        self,
+        reservation: str | Reservation,
+        actual: int,
+        *,
+        conn: Connection | None = None,
+        settled_as: str = "actual",
+        mirror_session: bool = True,
     ) -> int:
         """Charge ``min(actual, reserved)`` and release the rest; returns what was charged.
 
-        Idempotent: settling an already settled reservation changes nothing and returns 0.
+        Idempotent: settling an already settled reservation changes nothing and returns 0. Given
+        the ``Reservation`` itself (not only its id), no row is read back first. With
+        ``mirror_session=False`` the caller updates ``agentic_sessions.consumed_micros`` itself, in
+        the same transaction.
         """
         if actual < 0:
             raise BadInput("an actual cost cannot be negative")
         with self._tx(conn) as c:
-            row = c.execute(select(budget_reservations).where(budget_reservations.c.id == reservation_id)).one_or_none()
-            if row is None:
-                raise NotFound(f"no reservation {reservation_id!r}")
-            charged: int = min(actual, int(row.amount_micros))
+            if isinstance(reservation, str):
+                reservation = self._load(c, reservation)
+            charged = min(actual, reservation.amount)
             closed = c.execute(
                 update(budget_reservations)
-                .where(budget_reservations.c.id == reservation_id, budget_reservations.c.status == "open")
+                .where(budget_reservations.c.id == reservation.id, budget_reservations.c.status == "open")
                 .values(status="settled", actual_micros=actual, settled_as=settled_as, settled_at=utcnow())
             )
             if closed.rowcount != 1:
                 return 0
-            for pool_id in json.loads(row.pool_ids):
+            for pool_id in reservation.pool_ids:
                 c.execute(
                     update(budget_pools)
                     .where(budget_pools.c.id == pool_id)
                     .values(
-                        reserved_micros=budget_pools.c.reserved_micros - row.amount_micros,
+                        reserved_micros=budget_pools.c.reserved_micros - reservation.amount,
                         consumed_micros=budget_pools.c.consumed_micros + charged,
                     )
                 )
-            if row.session_id is not None:
+            if reservation.session_id is not None and mirror_session:
                 c.execute(
                     update(sessions)
-                    .where(sessions.c.id == row.session_id)
+                    .where(sessions.c.id == reservation.session_id)
                     .values(consumed_micros=sessions.c.consumed_micros + charged)
                 )
             return charged
 
-    def settle_worst_case(self, reservation_id: str, *, conn: Connection | None = None) -> int:
+    @staticmethod
+    def _load(conn: Connection, reservation_id: str) -> Reservation:
+        row = conn.execute(select(budget_reservations).where(budget_reservations.c.id == reservation_id)).one_or_none()
+        if row is None:
+            raise NotFound(f"no reservation {reservation_id!r}")
+        return Reservation(row.id, tuple(json.loads(row.pool_ids)), int(row.amount_micros), row.session_id)
+
+    def settle_worst_case(self, reservation: str | Reservation, *, conn: Connection | None = None) -> int:
         with self._tx(conn) as c:
-            amount = c.execute(
-                select(budget_reservations.c.amount_micros).where(budget_reservations.c.id == reservation_id)
-            ).scalar_one()
-            return self.settle(reservation_id, amount, conn=c, settled_as="worst_case")
+            if isinstance(reservation, str):
+                reservation = self._load(c, reservation)
+            return self.settle(reservation, reservation.amount, conn=c, settled_as="worst_case")
 
     def open_reservations(self, *, owner: str | None = None, session_id: str | None = None) -> list[str]:
         query = select(budget_reservations.c.id).where(budget_reservations.c.status == "open")

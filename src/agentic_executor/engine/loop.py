@@ -33,7 +33,7 @@ from agentic_executor.providers import priced_model
 from agentic_executor.providers.base import ModelRequest, Provider
 from agentic_executor.sandbox.runner import Limits
 from agentic_executor.store import queries
-from agentic_executor.store.tables import convoys
+from agentic_executor.store.tables import convoys, sessions
 
 WARNING_AT = 0.8
 
@@ -114,7 +114,7 @@ class SessionRun:
 
     def iterate(self) -> str | None:
         """One iteration; returns the stop status, or None to go on."""
-        self._refresh()
+        available = self._refresh()
         if self.session.cancel_requested:
             return self._stop("cancelled", "cancel requested")
         if self.interrupt.is_set() or self.session.pause_requested:
@@ -135,6 +135,7 @@ class SessionRun:
                 session_id=self.session.id,
                 iteration=self.session.iteration + 1,
                 owner=self.owner,
+                available_hint=available,
             )
         except BudgetExhausted as exc:
             return self._stop("budget_exhausted", exc.message)
@@ -234,11 +235,14 @@ class SessionRun:
         every = self.app.settings.checkpoint_every
         snap = checkpoints.snapshot(self.workspace, iteration) if every and iteration % every == 0 else None
         try:
-            with self.app.db.transaction() as conn:
-                charged = ledger.settle(call.reservation.id, call.actual_micros, conn=conn)
-                pool = ledger.pool(s.pool_id, conn=conn)
+            # Not fsynced unless final: the next reservation's fsync makes this commit durable before
+            # the next model call is made (the WAL is written in order); a crash before that leaves
+            # this call's reservation open, to be charged at its worst case.
+            with self.app.db.transaction(durable=turn.status is not None) as conn:
+                charged = ledger.settle(call.reservation, call.actual_micros, conn=conn, mirror_session=False)
                 warned = s.warning_sent
-                if not warned and pool.committed >= WARNING_AT * pool.allocated:
+                pool = None if warned else ledger.pool(s.pool_id, conn=conn)  # only the warning needs it
+                if pool is not None and pool.committed >= WARNING_AT * pool.allocated:
                     warned = True
                     percent = 100 * pool.committed / pool.allocated
                     average = pool.consumed / iteration
@@ -263,10 +267,11 @@ class SessionRun:
                             },
                         )
                     )
-                queries.append_message(
-                    conn, s.id, seq, {"role": "assistant", "content": call.response.content}, iteration
-                )
-                queries.append_message(conn, s.id, seq + 1, {"role": "user", "content": turn.user_blocks}, iteration)
+                new_messages = [
+                    {"role": "assistant", "content": call.response.content},
+                    {"role": "user", "content": turn.user_blocks},
+                ]
+                queries.append_messages(conn, s.id, seq, new_messages, iteration)
                 queries.insert_iteration(
                     conn,
                     session_id=s.id,
@@ -296,8 +301,7 @@ class SessionRun:
                 )
                 if turn.status:
                     turn.events.append(("status_changed", {"status": turn.status}))
-                for event_type, data in turn.events:
-                    queries.add_event(conn, s.id, event_type, data)
+                queries.add_events(conn, s.id, turn.events)
                 changes: dict[str, Any] = {
                     "iteration": iteration,
                     "warning_sent": warned,
@@ -310,23 +314,20 @@ class SessionRun:
                     changes["preview_url"] = (self.workspace / "index.html").as_uri()
                 if turn.status:
                     changes["finished_at"] = queries.utcnow()
-                if not queries.advance_session(conn, s.id, s.iteration, **changes):
+                mirror = {"consumed_micros": sessions.c.consumed_micros + charged}  # the ledger's figure, mirrored
+                if not queries.advance_session(conn, s.id, s.iteration, **changes, **mirror):
                     raise LostOwnership(f"session {s.id} was advanced by another run")
                 self.session = dataclasses.replace(s, consumed_micros=s.consumed_micros + charged, **changes)
         except IntegrityError as exc:  # the iteration row exists: another run committed it
             raise LostOwnership(f"session {s.id} iteration {iteration} was committed by another run") from exc
-        self.history = [
-            *messages,
-            {"role": "assistant", "content": call.response.content},
-            {"role": "user", "content": turn.user_blocks},
-        ]
+        self.history = [*messages, *new_messages]
         self.on_progress(
             Progress(
                 s.id,
                 iteration,
                 self.session.status,
-                pool.committed,
-                pool.allocated,
+                self.session.consumed_micros,  # the own pool's consumed; nothing is reserved between calls
+                self.session.budget_micros,
                 ", ".join(turn.actions) or (call.response.stop_reason or ""),
             )
         )
@@ -376,9 +377,11 @@ class SessionRun:
         )
         return status
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> int:
+        """Re-read the session (pause / cancel flags) and what its pools have left, in one read."""
         with self.app.db.read() as conn:
             self.session = queries.get_session(conn, self.session.id)
+            return self.app.ledger.available(self.pools, conn=conn)
 
     def _native_model(self) -> str:
         return self.session.model.partition(":")[2] if ":" in self.session.model else self.session.model

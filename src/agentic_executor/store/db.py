@@ -35,10 +35,18 @@ class Database:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One atomic unit of work: committed on normal exit, rolled back on any exception."""
-        with self.engine.begin() as conn:
-            yield conn
+    def transaction(self, *, durable: bool = True) -> Iterator[Connection]:
+        """One atomic unit of work: committed on normal exit, rolled back on any exception.
+
+        ``durable=False`` (SQLite) skips the fsync at commit: the commit survives a killed process
+        but may be lost with the machine, until the next durable commit, whose fsync of the
+        write-ahead log makes every earlier commit durable too.
+        """
+        with self.engine.connect() as conn:
+            if not durable:
+                conn = conn.execution_options(agx_relaxed=True)
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -94,7 +102,16 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("agx_read_only") else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get("agx_read_only"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        mode = "NORMAL" if options.get("agx_relaxed") else "FULL"
+        info = conn.connection.info
+        if info.get("agx_synchronous") != mode:  # a pooled connection keeps its last mode
+            conn.exec_driver_sql(f"PRAGMA synchronous={mode}")
+            info["agx_synchronous"] = mode
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

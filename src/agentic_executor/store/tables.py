@@ -75,8 +75,10 @@ convoys = Table(
     Column("pool_id", String(40), ForeignKey("budget_pools.id"), nullable=False),
     Column("per_task_budget_micros", BigInteger, nullable=False),
     Column("status", String(24), nullable=False),
+    Column("tenant", String(64), nullable=False, server_default="default"),
     Column("created_at", DateTime, nullable=False),
     Column("finished_at", DateTime),
+    Index("ix_convoys_tenant", "tenant", "created_at"),
 )
 
 sessions = Table(
@@ -110,8 +112,10 @@ sessions = Table(
     Column("started_at", DateTime),
     Column("finished_at", DateTime),
     Column("updated_at", DateTime, nullable=False),
+    Column("tenant", String(64), nullable=False, server_default="default"),  # who may see it through the API
     Index("ix_sessions_status", "status"),
     Index("ix_sessions_convoy", "convoy_id"),
+    Index("ix_sessions_tenant", "tenant", "created_at"),
 )
 
 iterations = Table(
@@ -184,4 +188,17 @@ workers = Table(
     Column("heartbeat_at", DateTime, nullable=False),
     Column("taken_over_by", String(120)),
     Column("taken_over_at", DateTime),
+)
+
+api_tokens = Table(
+    "agentic_api_tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("scope", String(16), nullable=False),  # submit | read | review | admin
+    Column("token_hash", String(64), nullable=False),  # sha256 hex of the secret; the secret is never stored
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    UniqueConstraint("token_hash", name="uq_api_token_hash"),
 )
