@@ -90,3 +90,42 @@ def test_demo_runs_on_the_simulated_model_and_spender_exits_3(agx_home: Path) ->
 def test_unknown_session_is_a_clear_error(agx_home: Path) -> None:
     result = agx("status", "agt_nope")
     assert result.returncode == 2 and "no session 'agt_nope'" in result.stderr
+
+
+def test_ctrl_c_pauses_cleanly_keeping_the_paid_call(agx_home: Path) -> None:
+    import signal
+    import time
+
+    with FakeModelServer(scenario="spender", stream_delay=0.01) as server:
+        env = {
+            **os.environ,
+            "ANTHROPIC_API_KEY": "test",
+            "ANTHROPIC_BASE_URL": server.base_url,
+            "AGX_MAX_TOKENS": "400",
+        }
+        proc = subprocess.Popen(
+            [*AGX, "run", "spend slowly", "--budget", "20", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with sqlite3.connect(agx_home / "agx.db") as conn:
+                    row = conn.execute("select iteration from agentic_sessions").fetchone()
+            except sqlite3.Error:  # not created or not migrated yet
+                row = None
+            if row and row[0] >= 2:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 5, err
+    report = json.loads(out)
+    assert report["session"]["status"] == "paused"
+    with sqlite3.connect(agx_home / "agx.db") as conn:
+        costs = conn.execute("select count(*), sum(cost_micros) from agentic_iterations").fetchone()
+        consumed = conn.execute("select consumed_micros from budget_pools").fetchone()[0]
+    assert costs[0] == report["session"]["iteration"] and costs[1] == consumed  # the paid call was kept
