@@ -34,7 +34,7 @@ def test_twenty_sigkills_change_nothing_but_the_bill(make_cluster: Callable[...,
     cluster.app.settings.checkpoint_every = 2
     cluster.env["AGX_CHECKPOINT_EVERY"] = "2"
     ids = []
-    for i in range(8):
+    for i in range(12):
         session = submit_task(cluster.app, f"Build a fitness studio page, take {i}", 5.0, task_type="task")
         control.enqueue(cluster.app, session.id)
         ids.append(session.id)

@@ -40,6 +40,7 @@ class Cluster:
             env=self.env,
             stdout=log,
             stderr=log,
+            start_new_session=True,
         )
         log.close()
         self.procs[worker_id] = proc
@@ -49,6 +50,9 @@ class Cluster:
         """SIGKILL the worker and everything it started (a browser of a gate, a sandboxed command),
         as a machine dying or a supervisor killing the worker's cgroup would."""
         proc = self.procs.pop(worker_id)
+        if proc.poll() is not None:
+            log = (Path(self.env["AGX_HOME"]) / f"worker-{worker_id}.log").read_text()[-3000:]
+            raise AssertionError(f"worker {worker_id} exited by itself with {proc.returncode}:\n{log}")
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
 

@@ -3,9 +3,9 @@
     run() → iterate(): flags → guarded model call → act (tools, completion claim) → commit
 
 Policies live elsewhere and are only called from here: the budget guard (``budget.guard``),
-sanitizing and completion validation (``hooks``), tools (``engine.tools``), texts
-(``engine.prompts``). A stop is a status: awaiting_review · budget_exhausted · failed · paused ·
-cancelled.
+the hook points (``hooks``: sanitizing, completion claims and their validation, user hooks),
+tools (``engine.tools``), texts (``engine.prompts``). A stop is a status: awaiting_review ·
+budget_exhausted · failed · paused · cancelled.
 """
 
 from __future__ import annotations
@@ -24,11 +24,20 @@ from sqlalchemy.exc import IntegrityError
 from agentic_executor.app import App
 from agentic_executor.budget.guard import CallLimits, GuardedCall, guarded_call
 from agentic_executor.engine import checkpoints, prompts
-from agentic_executor.engine.tools import TOOL_SPECS, execute_tool
+from agentic_executor.engine.tools import TOOL_SPECS, ToolOutcome, execute_tool
 from agentic_executor.engine.workspace import create_workspace
 from agentic_executor.errors import BudgetExhausted, ProviderError
-from agentic_executor.hooks.completion import validate_completion
-from agentic_executor.hooks.sanitize import claims_completion, neutralize
+from agentic_executor.hooks import (
+    Claim,
+    Finish,
+    HookRegistry,
+    ModelCall,
+    ModelReply,
+    SessionInfo,
+    ToolCall,
+    ToolResult,
+    default_hooks,
+)
 from agentic_executor.providers import priced_model
 from agentic_executor.providers.base import ModelRequest, Provider
 from agentic_executor.sandbox.runner import Limits
@@ -78,8 +87,10 @@ class SessionRun:
         owner: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         interrupt: threading.Event | None = None,
+        hooks: HookRegistry | None = None,
     ) -> None:
         self.app, self.provider, self.owner = app, provider, owner or default_owner()
+        self.hooks = hooks or default_hooks()
         self.on_progress = on_progress or (lambda _p: None)
         self.interrupt = interrupt or threading.Event()
         with app.db.transaction() as conn:
@@ -123,6 +134,7 @@ class SessionRun:
         request = ModelRequest(
             model=self._native_model(), system=prompts.SYSTEM_PROMPT, messages=messages, tools=TOOL_SPECS
         )
+        self.hooks.before_model_call(ModelCall(self._info(), self.session.iteration + 1, request))
         started = time.perf_counter()
         try:
             call = guarded_call(
@@ -148,11 +160,11 @@ class SessionRun:
     # ---- acting on a response ----------------------------------------------------------
     def _act(self, call: GuardedCall) -> Turn:
         turn = Turn(rejections=self.session.rejections)
-        claim: str | None = None
-        claim_tool_id: str | None = None
+        info = self._info()
+        reply = self.hooks.after_model_call(ModelReply(info, self.session.iteration + 1, call.response.content))
+        turn.events += reply.events
+        claim, claim_tool_id = reply.claim, None
         for block in call.response.content:
-            if block.get("type") == "text" and claims_completion(block.get("text", "")):
-                claim = claim if claim is not None else block["text"]
             if block.get("type") != "tool_use":
                 continue
             name, args = block.get("name", ""), block.get("input") or {}
@@ -160,23 +172,20 @@ class SessionRun:
             if name == "complete_task":
                 claim, claim_tool_id = str(args.get("summary", "")), block["id"]
                 continue
-            outcome = execute_tool(self.workspace, name, args, limits=self.tool_limits)
-            content, findings = neutralize(outcome.content)
-            if findings:
-                content = f"{content}\n{prompts.INJECTION_NOTE}"
-                turn.events.append(
-                    (
-                        "prompt_injection_detected",
-                        {"source": f"tool:{name}", "removed": [{"kind": f.kind, "text": f.text} for f in findings]},
-                    )
-                )
-            turn.events.append(("tool_call", {"tool": name, "is_error": outcome.is_error}))
+            check = self.hooks.before_tool(ToolCall(info, name, args))
+            outcome = (
+                ToolOutcome(check.refusal, is_error=True)
+                if check.refusal is not None
+                else execute_tool(self.workspace, name, args, limits=self.tool_limits)
+            )
+            result = self.hooks.after_tool(ToolResult(info, name, args, outcome.content, outcome.is_error))
+            turn.events += [*check.events, *result.events, ("tool_call", {"tool": name, "is_error": result.is_error})]
             turn.user_blocks.append(
                 {
                     "type": "tool_result",
                     "tool_use_id": block["id"],
-                    "content": content,
-                    **({"is_error": True} if outcome.is_error else {}),
+                    "content": result.content,
+                    **({"is_error": True} if result.is_error else {}),
                 }
             )
         if claim is not None:
@@ -186,9 +195,9 @@ class SessionRun:
         return turn
 
     def _validate(self, summary: str, tool_id: str | None, turn: Turn) -> None:
-        s = self.session
         turn.events.append(("completion_claimed", {"summary": summary[:2000]}))
-        verdict = validate_completion(self.workspace, s.acceptance_criteria, s.type, summary)
+        verdict = self.hooks.on_completion_claim(Claim(self._info(), summary))
+        turn.events += verdict.events
         if verdict.approved:
             text, turn.status, turn.summary = prompts.APPROVED, "awaiting_review", summary
             turn.events.append(
@@ -321,6 +330,8 @@ class SessionRun:
         except IntegrityError as exc:  # the iteration row exists: another run committed it
             raise LostOwnership(f"session {s.id} iteration {iteration} was committed by another run") from exc
         self.history = [*messages, *new_messages]
+        if turn.status:
+            self._finished(turn.status, "completion validation")
         self.on_progress(
             Progress(
                 s.id,
@@ -372,10 +383,20 @@ class SessionRun:
             )
             self.session = queries.get_session(conn, self.session.id)
             pool = self.app.ledger.pool(self.session.pool_id, conn=conn)
+        self._finished(status, reason)
         self.on_progress(
             Progress(self.session.id, self.session.iteration, status, pool.committed, pool.allocated, reason)
         )
         return status
+
+    def _finished(self, status: str, reason: str) -> None:
+        finish = self.hooks.on_finish(Finish(self._info(), status, reason))
+        if finish.events:
+            with self.app.db.transaction() as conn:
+                queries.add_events(conn, self.session.id, finish.events)
+
+    def _info(self) -> SessionInfo:
+        return SessionInfo.of(self.session, self.workspace, self.app.settings)
 
     def _refresh(self) -> int:
         """Re-read the session (pause / cancel flags) and what its pools have left, in one read."""
@@ -385,6 +406,16 @@ class SessionRun:
 
     def _native_model(self) -> str:
         return self.session.model.partition(":")[2] if ":" in self.session.model else self.session.model
+
+
+def fail_session(app: App | None, session_id: str, reason: str) -> str:
+    """Stop a session as ``failed`` from outside its loop (its run crashed); it can be resumed."""
+    if app is None:
+        raise RuntimeError(reason)
+    with app.db.transaction() as conn:
+        queries.update_session(conn, session_id, status="failed", finished_at=queries.utcnow())
+        queries.add_event(conn, session_id, "status_changed", {"status": "failed", "reason": reason})
+    return "failed"
 
 
 def run_session(app: App, session_id: str, provider: Provider, **kwargs: Any) -> str:

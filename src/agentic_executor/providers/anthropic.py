@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 import anthropic
+import httpx2
 
 from agentic_executor.budget.prices import Usage
 from agentic_executor.errors import ProviderError
@@ -57,6 +58,8 @@ class AnthropicProvider:
                 message = stream.get_final_message()
         except anthropic.APIError as exc:
             raise _translate(exc) from exc
+        except httpx2.HTTPError as exc:  # the connection broke mid-stream: the SDK does not wrap these
+            raise RetryableProviderError(f"the stream broke: {exc}", billed=True) from exc
         u = message.usage
         usage = Usage(
             input_tokens=u.input_tokens,

@@ -10,14 +10,16 @@ queue, the recovery of a dead worker's runs, and exactly-once starts.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, ClassVar
 
 from dbos import DBOS
 
 from agentic_executor.app import App
-from agentic_executor.engine.loop import LostOwnership, SessionRun
+from agentic_executor.engine.loop import LostOwnership, SessionRun, fail_session
 
+log = logging.getLogger(__name__)
 WORKFLOW_NAME = "agx_session_run"
 QUEUE_NAME = "agx_sessions"
 
@@ -71,6 +73,9 @@ def session_iteration(session_id: str, run_no: int) -> str | None:
         return WorkerContext.run_for(session_id, run_no).iterate()
     except LostOwnership:
         return "superseded"
+    except Exception as exc:  # a bug or an unexpected failure: stop visibly rather than retry forever
+        log.exception("session %s failed", session_id)
+        return fail_session(WorkerContext.app, session_id, f"internal error: {exc!r}")
 
 
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=10_000)
