@@ -21,6 +21,7 @@ from rich.table import Table
 
 from agentic_executor import __version__
 from agentic_executor.app import App
+from agentic_executor.cli_gates import gates_command
 from agentic_executor.config import Settings, get_settings
 from agentic_executor.errors import AgxError
 
@@ -30,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("gates")(gates_command)
 console = Console(stderr=True)
 EXIT_CODES = {"awaiting_review": 0, "approved": 0, "budget_exhausted": 3, "failed": 4, "paused": 5, "cancelled": 5}
 

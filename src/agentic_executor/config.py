@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     dbos_schema: str = "dbos"
     """Schema of DBOS's own tables when the system database is PostgreSQL."""
 
+    gates_file: Path | None = None
+    """TOML choosing each task type's quality gates and thresholds, merged over gates/defaults.toml;
+    unset means ``$AGX_HOME/gates.toml`` when it exists."""
+
     @cached_property
     def db_url(self) -> str:
         if self.database_url:

@@ -90,12 +90,12 @@ def studio_page(revision: int = 0) -> str:
     <title>Pulse &amp; Pine Fitness Studio — Classes, Coaches and Memberships</title>
     <meta name="description" content="Small-group fitness classes in Portland: yoga, strength, HIIT and boxing.">
     <style>
-      body {{ font-family: system-ui, sans-serif; margin: 0; color: #1b1b1b; background: #fdfcf8; line-height: 1.5; }}
+      body {{ font-family: system-ui, sans-serif; margin: 0; color: #1b1b1b; background: #fff; line-height: 1.5; }}
       header, main, footer {{ max-width: 60rem; margin: 0 auto; padding: 1rem; }}
       nav ul {{ display: flex; gap: 1rem; list-style: none; padding: 0; }}
-      a {{ color: #0b5d3b; }}
+      a {{ color: #000; }}
       table {{ border-collapse: collapse; width: 100%; }}
-      th, td {{ border: 1px solid #9aa39c; padding: 0.5rem; text-align: left; }}
+      th, td {{ border: 1px solid #767676; padding: 0.5rem; text-align: left; }}
       .bios, .tiers {{ display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr)); }}
       .skip-link {{ position: absolute; left: -999px; }}
       .skip-link:focus {{ left: 1rem; top: 1rem; background: #fff; padding: 0.5rem; }}
