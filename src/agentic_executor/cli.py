@@ -95,6 +95,9 @@ def demo(
     from agentic_executor.testing import FakeModelServer
 
     with _app() as a, FakeModelServer(scenario=scenario) as server:
+        missing = _demo_tolerate_missing_gate_tools(a)
+        if missing and not as_json:
+            console.print(f"[yellow]{missing}[/]", highlight=False)
         if not as_json:
             console.print(
                 f"[bold yellow]Simulated model[/] ({scenario}) at {server.base_url}: no real API is called. "
@@ -107,6 +110,33 @@ def demo(
             _run_and_report(a, provider, SEED_PROMPT, budget, SEED_CRITERIA, "template-generation", None, as_json)
         finally:
             provider.close()
+
+
+def _demo_tolerate_missing_gate_tools(a: App) -> str:
+    """On a machine without Chromium or Lighthouse, the demo lets the browser gates be unavailable
+    (in a demo-only gates file) instead of rejecting every claim; real sessions are not affected."""
+    from agentic_executor.gates.browser import BrowserUnavailable, find_chromium
+    from agentic_executor.gates.lighthouse import LighthouseUnavailable, find_lighthouse
+
+    skipped, why = [], []
+    try:
+        find_chromium()
+    except BrowserUnavailable as exc:
+        skipped += ["accessibility", "performance"]
+        why.append(exc.args[0] if exc.args else str(exc))
+    try:
+        find_lighthouse()
+    except LighthouseUnavailable as exc:
+        skipped += ["accessibility", "performance"]
+        why.append(exc.args[0] if exc.args else str(exc))
+    if not skipped or a.settings.gates_file is not None:
+        return ""
+    demo_gates = a.settings.home / "demo-gates.toml"
+    names = ", ".join(f'"{g}"' for g in dict.fromkeys(skipped))
+    demo_gates.write_text(f"[task_types.template-generation]\nallow_unavailable = [{names}]\n")
+    a.settings.gates_file = demo_gates
+    gates = " and ".join(dict.fromkeys(skipped))
+    return f"note: the {gates} gates cannot run here ({'; '.join(why)}): skipped in this demo."
 
 
 def _run_and_report(

@@ -75,7 +75,10 @@ class Cluster:
             if all(r.status in TERMINAL or r.status == "paused" for r in rows):
                 return rows
             if time.monotonic() > deadline:
-                raise AssertionError(f"sessions still running: {[(r.id, r.status) for r in rows]}")
+                stuck = [r.id for r in rows if r.status not in TERMINAL]
+                with self.app.db.read() as conn:
+                    stories = {sid: [e["type"] for e in queries.list_events(conn, sid)][-12:] for sid in stuck}
+                raise AssertionError(f"sessions still running: {[(r.id, r.status) for r in rows]}; {stories}")
             time.sleep(0.2)
 
 
