@@ -61,7 +61,10 @@ def test_twenty_sigkills_change_nothing_but_the_bill(make_cluster: Callable[...,
     assert "workspace_restored" in events  # kills landed inside runs, not only between them
     assert "checkpoint" in events
     for row in rows:
-        assert row.status == "awaiting_review", row
+        if row.status != "awaiting_review":
+            with cluster.app.db.read() as conn:
+                story = [(e["type"], e["data"]) for e in queries.list_events(conn, row.id)]
+            raise AssertionError(f"{row.id} ended {row.status}: {story}")
         check_session_integrity(cluster.app, row.id)
         workspace = Path(row.workspace or "")
         assert (workspace / "index.html").read_text() == studio_page(0)  # same as an undisturbed run

@@ -49,3 +49,16 @@ def test_restore_rebuilds_the_last_committed_workspace(app: App, provider_for: A
             info = checkpoints.restore(conn, session.id, workspace, Limits())
         assert _files(workspace) == expected
         assert info["checkpoint_iteration"] > 0
+
+
+def test_restore_completes_a_workspace_killed_while_it_was_being_created(app: App, tmp_path: Path) -> None:
+    import subprocess
+
+    session = submit_task(app, "Build something", 1.0, task_type="task")
+    workspace = app.settings.home / "workspaces" / session.id
+    workspace.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)  # killed before the first commit
+    (workspace / "half.txt").write_text("half-written")
+    with app.db.transaction() as conn:
+        checkpoints.restore(conn, session.id, workspace, Limits())
+    assert _files(workspace) == {}

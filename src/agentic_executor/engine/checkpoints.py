@@ -58,22 +58,27 @@ def record(conn: Connection, session_id: str, iteration: int, message_count: int
 
 
 def restore(conn: Connection, session_id: str, workspace: Path, limits: Limits) -> dict[str, Any]:
-    """Bring ``workspace`` to the state of the session's last committed iteration."""
+    """Bring ``workspace`` to the state of the session's last committed iteration.
+
+    Works from any state a crash can leave: no workspace at all (another machine), a repository
+    killed half-way through its creation, files half-written by a tool call that never committed.
+    """
     last = conn.execute(
         select(checkpoints)
         .where(checkpoints.c.session_id == session_id)
         .order_by(checkpoints.c.iteration.desc())
         .limit(1)
     ).one_or_none()
+    create_workspace(workspace.parent, workspace.name)  # creates, or completes a half-made repository
     base_iteration = 0
     if last is not None:
         base_iteration = last.iteration
-        _restore_commit(workspace, last.commit_sha, last.bundle)
-    elif (workspace / ".git").is_dir():
+        if git(workspace, "cat-file", "-e", f"{last.commit_sha}^{{commit}}", check=False).returncode != 0:
+            _fetch_bundle(workspace, last.bundle)
+        _reset(workspace, last.commit_sha)
+    else:
         first = git(workspace, "rev-list", "--max-parents=0", "HEAD").stdout.split()[0]
         _reset(workspace, first)
-    else:
-        create_workspace(workspace.parent, workspace.name)
     replayed = 0
     for block in _tool_calls_after(conn, session_id, base_iteration):
         if block.get("name") != "complete_task":
@@ -82,16 +87,11 @@ def restore(conn: Connection, session_id: str, workspace: Path, limits: Limits) 
     return {"checkpoint_iteration": base_iteration, "tool_calls_replayed": replayed}
 
 
-def _restore_commit(workspace: Path, sha: str, bundle: bytes) -> None:
-    if not (workspace / ".git").is_dir():
-        workspace.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "workspace.bundle"
-            path.write_bytes(bundle)
-            git(workspace, "init", "-q", "--initial-branch=main")
-            git(workspace, "fetch", "-q", str(path), "main")
-        create_workspace(workspace.parent, workspace.name)  # identity, hooks off
-    _reset(workspace, sha)
+def _fetch_bundle(workspace: Path, bundle: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "workspace.bundle"
+        path.write_bytes(bundle)
+        git(workspace, "fetch", "-q", str(path), "main")
 
 
 def _reset(workspace: Path, sha: str) -> None:
