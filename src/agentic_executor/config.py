@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     """TOML choosing each task type's quality gates and thresholds, merged over gates/defaults.toml;
     unset means ``$AGX_HOME/gates.toml`` when it exists."""
 
+    hooks: str = ""
+    """Your own hooks, as comma-separated ``module:Attribute`` paths (entry points in the group
+    ``agentic_executor.hooks`` are loaded too); they add checks, never remove the built-in ones."""
+
     @cached_property
     def db_url(self) -> str:
         if self.database_url:

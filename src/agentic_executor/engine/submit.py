@@ -1,4 +1,5 @@
-"""Submitting a task: validate, sanitize the prompt, open a budget pool, write the queued session.
+"""Submitting a task: validate, run the ``on_submit`` hooks (which sanitize the prompt), open a
+budget pool, write the queued session.
 
 Bad input is refused before anything is written: an empty prompt, a budget that is not a
 positive dollar amount, an unknown model.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from agentic_executor.app import App
 from agentic_executor.budget.ledger import dollars_to_micros, new_id
 from agentic_executor.errors import BadInput
-from agentic_executor.hooks.sanitize import neutralize
+from agentic_executor.hooks import HookRegistry, Submission, default_hooks
 from agentic_executor.providers import priced_model
 from agentic_executor.store import queries
 
@@ -25,6 +26,7 @@ def submit_task(
     task_type: str = "task",
     model: str | None = None,
     title: str | None = None,
+    hooks: HookRegistry | None = None,
 ) -> queries.SessionRow:
     criteria = [c.strip() for c in criteria or [] if c and c.strip()]
     model = (model or app.settings.default_model).strip()
@@ -36,12 +38,9 @@ def submit_task(
     if micros <= 0:
         raise BadInput(f"the budget must be a positive dollar amount, got {budget!r}", details={"field": "budget"})
     app.prices.resolve(priced_model(app, model))  # an unknown model is refused now, not at the first call
-    clean_prompt, findings = neutralize(prompt)
-    clean_criteria = []
-    for criterion in criteria:
-        text, more = neutralize(criterion)
-        clean_criteria.append(text)
-        findings += more
+    submission = (hooks or default_hooks()).on_submit(
+        Submission(prompt, criteria, task_type, model, micros, app.settings, title=title)
+    )
     session_id = new_id("agt")
     with app.db.transaction() as conn:
         pool_id = app.ledger.create_pool("session", micros, conn=conn)
@@ -50,9 +49,9 @@ def submit_task(
             id=session_id,
             epic_id=new_id("epic"),
             type=task_type,
-            title=title,
-            prompt=clean_prompt,
-            acceptance_criteria=clean_criteria,
+            title=submission.title,
+            prompt=submission.prompt,
+            acceptance_criteria=submission.criteria,
             status="queued",
             model=model,
             pool_id=pool_id,
@@ -60,11 +59,5 @@ def submit_task(
             consumed_micros=0,
         )
         queries.add_event(conn, session_id, "session_created", {"budget_micros": micros, "model": model})
-        if findings:
-            queries.add_event(
-                conn,
-                session_id,
-                "prompt_injection_detected",
-                {"source": "submit", "removed": [{"kind": f.kind, "text": f.text} for f in findings]},
-            )
+        queries.add_events(conn, session_id, submission.events)
         return queries.get_session(conn, session_id)

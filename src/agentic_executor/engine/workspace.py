@@ -49,7 +49,11 @@ def git(workspace: Path, *args: str, check: bool = True) -> subprocess.Completed
         "GIT_CONFIG_GLOBAL": os.devnull,
         "LANG": "C.UTF-8",
     }
-    result = subprocess.run(["git", "-C", str(workspace), *args], capture_output=True, text=True, env=env, check=False)
+    # The agent controls the files; these keep git from running anything they configure.
+    hardened = ["-c", "core.fsmonitor=false", "-c", "diff.ignoreSubmodules=all", "-c", "submodule.recurse=false"]
+    result = subprocess.run(
+        ["git", *hardened, "-C", str(workspace), *args], capture_output=True, text=True, env=env, check=False
+    )
     if check and result.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed in {workspace}: {result.stderr.strip()}")
     return result

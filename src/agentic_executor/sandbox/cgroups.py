@@ -13,6 +13,9 @@ tree, where the ``pids`` controller must be enabled for our cgroup's children). 
 below the cgroup this process is in, so limits set by whoever runs the service still apply.
 Creation is best effort: without a writable hierarchy (unprivileged, read-only /sys/fs/cgroup)
 ``create`` returns None and the caller falls back to rlimits.
+
+A service killed mid-command (SIGKILL, OOM) never runs ``close``: bwrap's ``--die-with-parent``
+kills the command, but its empty group stays. ``create`` sweeps such leftovers (``_sweep``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _PREFIX = "agx-sandbox-"
+STALE_AFTER_S = 60.0
+"""An empty group of ours older than this is a leftover; a younger one may be a concurrent command's,
+between its ``mkdir`` and its child joining (milliseconds)."""
 
 
 @dataclass
@@ -51,6 +57,7 @@ class CommandCgroup:
         try:
             unified = _v2_base()
             if unified is not None:
+                _sweep(unified)
                 group._make(unified / name)
                 _write(unified / name / "pids.max", max_pids)
                 group.controllers.add("pids")
@@ -62,11 +69,13 @@ class CommandCgroup:
             pids_base = _v1_base("pids")
             if pids_base is None:
                 return None
+            _sweep(pids_base)
             group._make(pids_base / name)
             _write(pids_base / name / "pids.max", max_pids)
             group.controllers.add("pids")
             memory_base = _v1_base("memory") if memory_bytes is not None else None
             if memory_base is not None and memory_bytes is not None:
+                _sweep(memory_base)
                 memory_dir = memory_base / name
                 try:
                     group._make(memory_dir)
@@ -129,6 +138,15 @@ class CommandCgroup:
                     log.warning("could not remove sandbox cgroup %s: %s", directory, exc)
                     return
                 time.sleep(0.01)
+
+
+def _sweep(base: Path) -> None:
+    """Remove the empty groups of ours under ``base`` older than ``STALE_AFTER_S`` (best effort)."""
+    now = time.time()
+    for group in base.glob(_PREFIX + "*"):
+        with contextlib.suppress(OSError):  # EBUSY: processes are in it, so it is in use
+            if now - group.stat().st_mtime > STALE_AFTER_S:
+                group.rmdir()
 
 
 def _own_cgroups() -> dict[str, str]:

@@ -19,7 +19,9 @@ What enforces each limit:
   processes, and bwrap run by root maps the sandbox uid 1000 onto host uid 0, so it is only a
   fallback for a service that runs unprivileged (and then it counts all of that uid's processes);
 * files — ``RLIMIT_FSIZE`` per file, ``--size`` on the ``/tmp`` and ``/dev/shm`` tmpfs; the
-  workspace's disk usage as a whole is not limited here.
+  workspace's disk usage as a whole is not limited here;
+* the host's git — a repository nested in the workspace would have its config run by the
+  engine's git on the host: after the command its ``.git`` is renamed away (``nested_git``).
 
 Between fork and exec the child runs ``preexec_fn`` with system calls only (join the cgroup, set
 the rlimits, all computed beforehand); Python calls ``preexec_fn`` unsafe in threaded programs, and
@@ -51,6 +53,7 @@ from pathlib import Path
 from agentic_executor.errors import BadInput
 from agentic_executor.sandbox.cgroups import CommandCgroup
 from agentic_executor.sandbox.errors import ToolError
+from agentic_executor.sandbox.nested_git import DISABLED, disable_nested_repositories
 from agentic_executor.sandbox.paths import SANDBOX_ROOT
 
 log = logging.getLogger(__name__)
@@ -201,10 +204,15 @@ def run_command(workspace: Path, command: str, *, limits: Limits = DEFAULT_LIMIT
             proc.stdout.close()
         if cgroup is not None:
             cgroup.close()
+        renamed = disable_nested_repositories(root)  # every process is dead: nothing can race it
     code = proc.returncode
+    text = output.text()
+    if renamed:
+        note = f"[sandbox: nested git repositories are not allowed; renamed {', '.join(renamed)} to {DISABLED}]\n"
+        text += ("\n" if text and not text.endswith("\n") else "") + note
     return CommandResult(
         exit_code=128 - code if code < 0 else code,
-        output=output.text(),
+        output=text,
         truncated_bytes=output.dropped,
         timed_out=timed_out,
         duration_s=time.monotonic() - started,
