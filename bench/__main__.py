@@ -13,14 +13,29 @@ from collections.abc import Callable
 from pathlib import Path
 from time import perf_counter_ns
 
-from . import cache, ledger, loop, queue
+from . import api, cache, gates, ledger, loop, queue
 from .common import Section, machine_facts
 
-PARTS: dict[str, Callable[[Path], Section]] = {
+
+class MarkdownPart:
+    """A part that returns its own Markdown lines (``## title`` first) instead of a Section."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.title = lines[0].lstrip("# ") if lines else "?"
+        self.summary = [line for line in lines if line.startswith("- ") or "target" in line][:3]
+
+    def markdown(self) -> str:
+        return "\n".join(self.lines)
+
+
+PARTS: dict[str, Callable[[Path], Section | MarkdownPart]] = {
     "ledger": ledger.run,
     "loop": loop.run,
     "cache": cache.run,
     "queue": queue.run,
+    "api": lambda _dir: MarkdownPart(api.main()),
+    "gates": lambda _dir: MarkdownPart(gates.main()),
 }
 RESULTS = Path(__file__).parent / "RESULTS.md"
 PART_RESULTS = Path(__file__).parent / "results"  # one file per part: a partial run keeps the others

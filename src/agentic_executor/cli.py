@@ -22,6 +22,7 @@ from rich.table import Table
 from agentic_executor import __version__
 from agentic_executor.app import App
 from agentic_executor.cli_gates import gates_command
+from agentic_executor.cli_serve import serve, stats, token_app
 from agentic_executor.config import Settings, get_settings
 from agentic_executor.errors import AgxError
 
@@ -32,6 +33,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("gates")(gates_command)
+app.command()(serve)
+app.command()(stats)
+app.add_typer(token_app, name="token")
 console = Console(stderr=True)
 EXIT_CODES = {"awaiting_review": 0, "approved": 0, "budget_exhausted": 3, "failed": 4, "paused": 5, "cancelled": 5}
 

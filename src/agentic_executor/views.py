@@ -31,11 +31,9 @@ def preview_url(s: queries.SessionRow, base_url: str = "") -> str | None:
 def session_status(app: App, session_id: str, *, tenant: str | None = None, base_url: str = "") -> dict[str, Any]:
     """The seed's status shape. ``tenant``: a session of another tenant is ``NotFound``."""
     with app.db.read() as conn:
-        s = queries.get_session_in(conn, session_id, tenant)
-        pool = app.ledger.pool(s.pool_id, conn=conn)
-        rows = queries.list_iterations(conn, session_id)
-        events = queries.list_events(conn, session_id)
-    budget = budget_view(pool.allocated, pool.committed)
+        rows = queries.status_rows(conn, session_id, tenant)
+    s = rows.session
+    budget = budget_view(rows.allocated_micros, rows.committed_micros)
     if s.status == "budget_exhausted":
         budget["exhausted"] = True
     return {
@@ -70,9 +68,9 @@ def session_status(app: App, session_id: str, *, tenant: str | None = None, base
                 "durationMs": r.duration_ms,
                 "createdAt": r.created_at.isoformat(),
             }
-            for r in rows
+            for r in rows.iterations
         ],
-        "events": events,
+        "events": rows.events,
     }
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from sqlalchemy import select
+
 from agentic_executor.app import App
 from agentic_executor.budget.ledger import dollars_to_micros
 from agentic_executor.errors import BudgetExhausted, Conflict
@@ -18,6 +20,7 @@ from agentic_executor.runtime import dbos_setup
 from agentic_executor.runtime.workflows import QUEUE_NAME, WORKFLOW_NAME, workflow_id
 from agentic_executor.store import queries
 from agentic_executor.store.queries import TERMINAL
+from agentic_executor.store.tables import convoys
 
 RESUMABLE = {"paused", "budget_exhausted", "failed"}
 MIN_RESUME_MICROS = 10_000  # below a cent nothing useful fits: add budget first
@@ -78,7 +81,10 @@ def resume(app: App, session_id: str, *, feedback: str | None = None) -> queries
         session = queries.get_session(conn, session_id)
         if session.status not in RESUMABLE:
             raise Conflict(f"session {session_id} is {session.status}: only a paused or stopped session can resume")
-        available = app.ledger.available([session.pool_id], conn=conn)
+        pools = [session.pool_id]
+        if session.convoy_id:  # a convoy task also needs money left in the convoy's shared pool
+            pools.append(conn.execute(select(convoys.c.pool_id).where(convoys.c.id == session.convoy_id)).scalar_one())
+        available = app.ledger.available(pools, conn=conn)
         if available < MIN_RESUME_MICROS:
             raise BudgetExhausted(
                 f"session {session_id} has ${available / 1e6:.4f} left: add budget first "

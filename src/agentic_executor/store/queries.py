@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from agentic_executor.errors import NotFound
 from agentic_executor.store.tables import (
@@ -307,15 +307,15 @@ def events_since(
     after_id: int,
     *,
     session_id: str | None = None,
-    event_type: str | None = None,
+    event_types: Sequence[str] | None = None,
     limit: int = 1000,
 ) -> list[EventRow]:
     """Events with an id above ``after_id``, oldest first (every session's, or one session's)."""
     query = select(events).where(events.c.id > after_id).order_by(events.c.id).limit(limit)
     if session_id is not None:
         query = query.where(events.c.session_id == session_id)
-    if event_type is not None:
-        query = query.where(events.c.event_type == event_type)
+    if event_types is not None:
+        query = query.where(events.c.event_type.in_(event_types))
     return [
         EventRow(r.id, r.session_id, r.event_type, json.loads(r.event_data), r.created_at) for r in conn.execute(query)
     ]
@@ -552,3 +552,48 @@ def latest_checkpoint_bundle(conn: Connection, session_id: str) -> bytes | None:
         .limit(1)
     ).scalar()
     return None if bundle is None else bytes(bundle)
+
+
+# Prebuilt statements for the hottest read (the status of one session): built once, so a read
+# pays neither statement construction nor cache-key generation.
+_POOL_COLUMNS = (
+    budget_pools.c.allocated_micros.label("pool_allocated"),
+    (budget_pools.c.consumed_micros + budget_pools.c.reserved_micros).label("pool_committed"),
+)
+_STATUS_SESSION = (
+    select(sessions, *_POOL_COLUMNS)
+    .join(budget_pools, budget_pools.c.id == sessions.c.pool_id)
+    .where(sessions.c.id == bindparam("session_id"))
+)
+_STATUS_SESSION_IN_TENANT = _STATUS_SESSION.where(sessions.c.tenant == bindparam("tenant"))
+_STATUS_ITERATIONS = (
+    select(iterations).where(iterations.c.session_id == bindparam("session_id")).order_by(iterations.c.iteration)
+)
+_STATUS_EVENTS = select(events).where(events.c.session_id == bindparam("session_id")).order_by(events.c.id)
+
+
+@dataclass(frozen=True)
+class StatusRows:
+    session: SessionRow
+    allocated_micros: int
+    committed_micros: int  # consumed + reserved of the session's own pool
+    iterations: Sequence[Any]
+    events: list[dict[str, Any]]
+
+
+def status_rows(conn: Connection, session_id: str, tenant: str | None) -> StatusRows:
+    """Everything a session's status shows, in three indexed reads; ``NotFound`` as ``get_session_in``."""
+    params = {"session_id": session_id, "tenant": tenant}
+    row = conn.execute(_STATUS_SESSION if tenant is None else _STATUS_SESSION_IN_TENANT, params).one_or_none()
+    if row is None:
+        raise NotFound(f"no session {session_id!r}", details={"session_id": session_id})
+    return StatusRows(
+        _session_from_row(row),
+        int(row.pool_allocated),
+        int(row.pool_committed),
+        conn.execute(_STATUS_ITERATIONS, params).all(),
+        [
+            {"id": r.id, "type": r.event_type, "data": json.loads(r.event_data), "createdAt": r.created_at.isoformat()}
+            for r in conn.execute(_STATUS_EVENTS, params)
+        ],
+    )
