@@ -426,6 +426,10 @@ def fake_model(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Serve the simulated Anthropic Messages API (for tests and demos; not a real model)."""
+    from agentic_executor.errors import BadInput
+    from agentic_executor.testing import SCENARIOS
     from agentic_executor.testing import run as run_fake
 
+    if scenario not in SCENARIOS:
+        raise BadInput(f"unknown scenario {scenario!r}: choose one of {', '.join(sorted(SCENARIOS))}")
     run_fake(host, port, scenario)
