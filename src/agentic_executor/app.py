@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from agentic_executor.budget.ledger import Ledger
@@ -26,3 +28,13 @@ class App:
 
     def close(self) -> None:
         self.db.dispose()
+
+    @classmethod
+    @contextmanager
+    def opened(cls, settings: Settings | None = None) -> Iterator[App]:
+        """``App.open`` for the length of a ``with`` block (one CLI command, one test)."""
+        app = cls.open(settings)
+        try:
+            yield app
+        finally:
+            app.close()

@@ -58,15 +58,6 @@ def main() -> None:
         sys.exit(2)
 
 
-@contextmanager
-def _app() -> Iterator[App]:
-    opened = App.open()
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
 @app.command()
 def run(
     prompt: Annotated[str, typer.Argument(help="What the agent should do.")],
@@ -81,7 +72,7 @@ def run(
     """Run one task in the foreground on the embedded default; Ctrl-C pauses cleanly."""
     from agentic_executor.providers import make_provider
 
-    with _app() as a:
+    with App.opened() as a:
         provider = make_provider(a, model or a.settings.default_model)
         _run_and_report(a, provider, prompt, budget, criteria or [], task_type, model, as_json)
 
@@ -98,7 +89,7 @@ def demo(
     from agentic_executor.providers.anthropic import AnthropicProvider
     from agentic_executor.testing import FakeModelServer
 
-    with _app() as a, FakeModelServer(scenario=scenario) as server:
+    with App.opened() as a, FakeModelServer(scenario=scenario) as server:
         missing = _demo_tolerate_missing_gate_tools(a)
         if missing and not as_json:
             console.print(f"[yellow]{missing}[/]", highlight=False)
@@ -247,7 +238,7 @@ def sessions(
     """List sessions, newest first."""
     from agentic_executor.store import queries
 
-    with _app() as a, a.db.transaction() as conn:
+    with App.opened() as a, a.db.transaction() as conn:
         rows = queries.list_sessions(conn, status=status, limit=limit)
     columns = ("id", "status", "iter", "spent", "budget", "model", "created")
     lines = [
@@ -280,7 +271,7 @@ def status(
     """Show one session."""
     from agentic_executor.views import session_status
 
-    with _app() as a:
+    with App.opened() as a:
         report = session_status(a, session_id)
     if as_json:
         sys.stdout.write(json.dumps(report) + "\n")
@@ -302,7 +293,7 @@ def submit(
     from agentic_executor.engine.submit import submit_task
     from agentic_executor.runtime.control import enqueue
 
-    with _app() as a:
+    with App.opened() as a:
         session = submit_task(a, prompt, budget, criteria=criteria or [], task_type=task_type, model=model)
         enqueue(a, session.id)
     sys.stdout.write(
@@ -332,7 +323,7 @@ def worker(
     """Run queued sessions until SIGTERM/Ctrl-C (SQLite by default; AGX_DATABASE_URL for PostgreSQL)."""
     from agentic_executor.runtime.worker import Worker, default_worker_id
 
-    with _app() as a:
+    with App.opened() as a:
         w = Worker(a, worker_id or default_worker_id(), concurrency=concurrency)
         console.print(f"worker {w.id}: {w.concurrency} at once, database {a.settings.db_url.split('?')[0]}")
         w.run_forever()
@@ -348,7 +339,7 @@ def wait(
     from agentic_executor.runtime.control import wait as wait_for
     from agentic_executor.views import session_status
 
-    with _app() as a:
+    with App.opened() as a:
         session = wait_for(a, session_id, timeout=timeout)
         report = session_status(a, session_id)
     if as_json:
@@ -363,7 +354,7 @@ def pause(session_id: Annotated[str, typer.Argument(help="A session id (agt_…)
     """Pause at the next iteration boundary (the call in flight is kept)."""
     from agentic_executor.runtime import control
 
-    with _app() as a:
+    with App.opened() as a:
         control.pause(a, session_id)
     console.print(f"{session_id}: pause requested")
 
@@ -376,7 +367,7 @@ def resume(
     """Queue a paused or stopped session again, continuing the same conversation."""
     from agentic_executor.runtime import control
 
-    with _app() as a:
+    with App.opened() as a:
         session = control.resume(a, session_id, feedback=feedback)
     console.print(f"{session_id}: queued again (run {session.run_no})")
 
@@ -386,7 +377,7 @@ def cancel(session_id: Annotated[str, typer.Argument(help="A session id (agt_…
     """Cancel at the next iteration boundary."""
     from agentic_executor.runtime import control
 
-    with _app() as a:
+    with App.opened() as a:
         control.cancel(a, session_id)
     console.print(f"{session_id}: cancel requested")
 
@@ -399,7 +390,7 @@ def budget(
     """Add budget to a session (then `agx resume ID` if it stopped as budget_exhausted)."""
     from agentic_executor.runtime import control
 
-    with _app() as a:
+    with App.opened() as a:
         session = control.add_budget(a, session_id, add)
     console.print(f"{session_id}: budget is now ${session.budget_micros / 1e6:.2f}")
 

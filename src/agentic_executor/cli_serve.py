@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -18,15 +16,6 @@ from rich.table import Table
 from agentic_executor.app import App
 
 console = Console(stderr=True)
-
-
-@contextmanager
-def _app() -> Iterator[App]:
-    opened = App.open()
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def serve(
@@ -39,7 +28,7 @@ def serve(
     """Serve the HTTP API (docs at /docs) and, unless --no-worker, run queued sessions in this process."""
     from agentic_executor.api.server import serve as run_server
 
-    with _app() as a:
+    with App.opened() as a:
         run_server(
             a,
             host=host,
@@ -57,7 +46,7 @@ def stats(
     """Print the seed's monitoring queries: daily spend, budget exhaustion rate, top expensive tasks."""
     from agentic_executor.store import queries
 
-    with _app() as a, a.db.read() as conn:
+    with App.opened() as a, a.db.read() as conn:
         daily = queries.daily_spend(conn)
         rate = queries.exhaustion_rate(conn)
         top = queries.top_expensive(conn)
@@ -91,7 +80,7 @@ def token_create(
     """Create a token and print it once (only its hash is stored)."""
     from agentic_executor.api.auth import create_token
 
-    with _app() as a:
+    with App.opened() as a:
         secret = create_token(a, name, scope, tenant)
     console.print(f"token {name!r}: scope {scope}, tenant {tenant!r}. Keep it now; it is not shown again.")
     sys.stdout.write(secret + "\n")
@@ -102,7 +91,7 @@ def token_list() -> None:
     """List tokens (never their secrets)."""
     from agentic_executor.store import queries
 
-    with _app() as a, a.db.read() as conn:
+    with App.opened() as a, a.db.read() as conn:
         rows = queries.list_tokens(conn)
     table = Table("id", "name", "tenant", "scope", "created", "revoked")
     for t in rows:
@@ -117,7 +106,7 @@ def token_revoke(name_or_id: Annotated[str, typer.Argument(help="A token's name 
     from agentic_executor.errors import NotFound
     from agentic_executor.store import queries
 
-    with _app() as a, a.db.transaction() as conn:
+    with App.opened() as a, a.db.transaction() as conn:
         revoked = queries.revoke_token(conn, name_or_id)
     if not revoked:
         raise NotFound(f"no live token named {name_or_id!r}")
