@@ -18,11 +18,10 @@ from .integrity import check_session_integrity
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # several machines share PostgreSQL
 def test_two_workers_drain_fifty_sessions_and_survive_losing_one(
     db_url: str, make_cluster: Callable[..., Cluster]
 ) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip("several worker machines share PostgreSQL; the embedded SQLite default is one machine")
     cluster = make_cluster("builder", takeover_s=3.0)
     ids = []
     for i in range(50):
