@@ -12,29 +12,11 @@ from typing import Any
 import anthropic
 import pytest
 
+from agentic_executor.engine.tools import TOOL_SPECS
 from agentic_executor.testing import Failure, FakeModelServer, ScenarioRequest, count_text, text
 
 MODEL = "claude-sonnet-4-6"
-TOOL_ARGS = {
-    "read_file": ["path"],
-    "write_file": ["path", "content"],
-    "edit_file": ["path", "old", "new"],
-    "list_files": ["path"],
-    "run_command": ["command"],
-    "complete_task": ["summary"],
-}
-TOOLS: list[dict[str, Any]] = [
-    {
-        "name": name,
-        "description": f"The agent's {name} tool.",
-        "input_schema": {
-            "type": "object",
-            "properties": {arg: {"type": "string"} for arg in args},
-            "required": args,
-        },
-    }
-    for name, args in TOOL_ARGS.items()
-]
+TOOLS: list[dict[str, Any]] = TOOL_SPECS  # the agent's real tools
 USER = [{"role": "user", "content": "Build a single-page website for a fitness studio in index.html."}]
 LONG_SYSTEM = "You are a careful web developer. Follow the house style guide exactly. " * 80  # ≈1400 tokens
 
