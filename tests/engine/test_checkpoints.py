@@ -62,3 +62,22 @@ def test_restore_completes_a_workspace_killed_while_it_was_being_created(app: Ap
     with app.db.transaction() as conn:
         checkpoints.restore(conn, session.id, workspace, Limits())
     assert _files(workspace) == {}
+
+
+def test_restore_clears_the_locks_of_a_git_command_killed_mid_way(app: App, provider_for: Any) -> None:
+    # A SIGKILL during `git commit` or `git reset` leaves index.lock (and maybe ref locks) behind;
+    # every later git command then refuses to run ("Another git process seems to be running").
+    app.settings.checkpoint_every = 1
+    session = submit_task(app, "Build a fitness studio page (injector)", 5.0, task_type="template-generation")
+    assert run_session(app, session.id, provider_for("injector")) == "awaiting_review"
+    with app.db.read() as conn:
+        workspace = Path(queries.get_session(conn, session.id).workspace or "")
+    expected = _files(workspace)
+    (workspace / ".git" / "index.lock").write_text("")
+    (workspace / ".git" / "refs" / "heads" / "main.lock").write_text("")
+    (workspace / "index.html").write_text("half-written by a killed tool call")
+    with app.db.transaction() as conn:
+        info = checkpoints.restore(conn, session.id, workspace, Limits())
+    assert _files(workspace) == expected
+    assert info["stale_locks_removed"] == ["index.lock", "refs/heads/main.lock"]
+    assert not list((workspace / ".git").rglob("*.lock"))

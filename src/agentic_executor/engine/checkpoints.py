@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from agentic_executor.engine.tools import execute_tool
-from agentic_executor.engine.workspace import create_workspace, git
+from agentic_executor.engine.workspace import clear_stale_locks, create_workspace, git
 from agentic_executor.sandbox.runner import Limits
 from agentic_executor.store.queries import utcnow
 from agentic_executor.store.tables import checkpoints, messages
@@ -69,6 +69,7 @@ def restore(conn: Connection, session_id: str, workspace: Path, limits: Limits) 
         .order_by(checkpoints.c.iteration.desc())
         .limit(1)
     ).one_or_none()
+    locks = clear_stale_locks(workspace)  # left by a git command the crash killed
     create_workspace(workspace.parent, workspace.name)  # creates, or completes a half-made repository
     base_iteration = 0
     if last is not None:
@@ -84,7 +85,10 @@ def restore(conn: Connection, session_id: str, workspace: Path, limits: Limits) 
         if block.get("name") != "complete_task":
             execute_tool(workspace, block["name"], block.get("input") or {}, limits=limits)
             replayed += 1
-    return {"checkpoint_iteration": base_iteration, "tool_calls_replayed": replayed}
+    result: dict[str, Any] = {"checkpoint_iteration": base_iteration, "tool_calls_replayed": replayed}
+    if locks:
+        result["stale_locks_removed"] = locks
+    return result
 
 
 def _fetch_bundle(workspace: Path, bundle: bytes) -> None:

@@ -41,6 +41,28 @@ def create_workspace(root: Path, session_id: str) -> Path:
     return workspace
 
 
+def clear_stale_locks(workspace: Path) -> list[str]:
+    """Remove the ``*.lock`` files a git process killed mid-command leaves in ``workspace/.git``.
+
+    Only for the session's one owner after a crash (recovery): no other git process can be
+    running on this workspace then, and every git command would otherwise fail on the lock.
+    Returns the removed paths, relative to ``.git``.
+    """
+    dot_git = workspace / ".git"
+    if dot_git.is_symlink() or not dot_git.is_dir():
+        return []
+    removed = []
+    for directory, _subdirs, files in os.walk(dot_git):  # does not follow symlinked directories
+        if Path(directory) == dot_git / "objects":
+            _subdirs.clear()  # object files are never locks; skip the big tree
+        for name in files:
+            if name.endswith(".lock"):
+                path = Path(directory) / name
+                path.unlink(missing_ok=True)
+                removed.append(str(path.relative_to(dot_git)))
+    return sorted(removed)
+
+
 def git(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
