@@ -25,7 +25,8 @@ def serve(
     worker_id: Annotated[str | None, typer.Option("--worker-id", help="Stable id of the in-process worker.")] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Session runs at once in this process.")] = None,
 ) -> None:
-    """Serve the HTTP API (docs at /docs) and, unless --no-worker, run queued sessions in this process."""
+    """Serve the review dashboard (at /) and the HTTP API (docs at /docs); unless --no-worker, run
+    queued sessions in this process."""
     from agentic_executor.api.server import serve as run_server
 
     with App.opened() as a:

@@ -1,6 +1,7 @@
 """``create_app(app)``: the FastAPI application over one ``App`` (settings, database, ledger).
 
-One router per area (submit, sessions, convoys, events, preview, review, monitoring, auth), one
+One router per area (submit, sessions, convoys, events, preview, review, monitoring, auth, and
+the dashboard's pages, which are not part of the OpenAPI spec), one
 error handler (``api.errors``), a body-size limit, OpenAPI docs at ``/docs``.
 """
 
@@ -16,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from agentic_executor import __version__
 from agentic_executor.api import auth, convoys, errors, events, metrics, preview, review, sessions, submit
 from agentic_executor.app import App
+from agentic_executor.dashboard import pages
 
 THREADS = 16
 
@@ -52,7 +54,8 @@ def create_app(app: App, *, always_require_auth: bool = False) -> FastAPI:
     registry.register(metrics.ServiceCollector(app))
     api.state.metrics = registry
     errors.install(api)
-    for module in (submit, sessions, events, convoys, review, preview, metrics, auth):
+    for module in (submit, sessions, events, convoys, review, preview, metrics, auth, pages):
         api.include_router(module.router)
     api.add_middleware(errors.BodyLimit)
+    api.add_middleware(pages.BrowserRedirect)
     return api

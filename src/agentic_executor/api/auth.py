@@ -11,11 +11,19 @@ slow hash). Each token has one tenant and one scope; a scope implies others:
 Another tenant's session is answered with 404, exactly like a session that does not exist.
 With no token created, auth is off and the server only listens on loopback (``serve`` refuses
 any other address); on a non-loopback address auth is always on.
+
+Where the token comes from: the ``Authorization: Bearer`` header; for a GET, ``?access_token=``
+(EventSource and ``<iframe>`` cannot send headers); else the dashboard's ``agx_token`` cookie
+(HttpOnly, SameSite=Strict, set by ``/ui/login``). Browsers are held to their own origin: a
+state-changing request whose ``Origin`` is another site is refused whatever its credentials
+(cross-site form posts and fetches cannot drive the API), and while auth is off only loopback
+host names are answered (a DNS-rebound name cannot reach the open API).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 import threading
 import time
@@ -41,6 +49,8 @@ SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset({"read", "submit", "review", "admin"}),
 }
 TOKEN_PREFIX = "agx_"
+COOKIE = "agx_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CACHE_S = 5.0
 """How long a token lookup (and "are there any tokens?") is cached: a revocation takes effect
 within this many seconds, and a busy server reads the token table at most once per token per period."""
@@ -144,8 +154,13 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
         token = credentials.credentials if credentials is not None else None
         if token is None and request.method == "GET":  # EventSource and <iframe> cannot send headers
             token = request.query_params.get("access_token")
+        if token is None:
+            token = request.cookies.get(COOKIE) or None
+        check_browser_origin(request)
         auth: Authenticator = request.app.state.auth
         principal = await quick_read(auth.app, lambda: auth.principal(token))
+        if principal is ANONYMOUS:
+            check_loopback_host(request)
         if scope not in principal.scopes:
             raise ApiError(
                 403,
@@ -156,6 +171,42 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return dependency
+
+
+def check_browser_origin(request: Request) -> None:
+    """Refuse a state-changing request that a browser sent from another site (CSRF)."""
+    if request.method in SAFE_METHODS:
+        return
+    origin = request.headers.get("origin")
+    fetch_site = request.headers.get("sec-fetch-site")
+    own = str(request.base_url).rstrip("/")
+    if (origin is not None and origin != own) or fetch_site in ("cross-site", "same-site"):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"a browser request from {origin or 'another site'} cannot change anything here: "
+            "use the dashboard on this server, or call the API without an Origin header",
+            details={"origin": origin},
+        )
+
+
+def check_loopback_host(request: Request) -> None:
+    """With auth off, answer only loopback host names: a DNS-rebound name must not reach the API."""
+    host = (request.url.hostname or "").strip("[]")
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ApiError(
+        403,
+        "forbidden",
+        f"auth is off, so this server only answers on loopback names, not {host!r}: "
+        "open it as http://127.0.0.1:PORT, or create a token (agx token create) to serve other names",
+        details={"host": host},
+    )
 
 
 Reader = Annotated[Principal, Depends(require("read"))]

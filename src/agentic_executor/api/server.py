@@ -50,6 +50,7 @@ def serve(
         say(f"auth is off (no API token exists): listening on loopback only, http://{host}:{port}")
     else:
         say(f"auth is on ({tokens} API tokens): http://{host}:{port}")
+    say(f"dashboard: http://{host}:{port}/ · API docs: http://{host}:{port}/docs")
     api = create_app(app, always_require_auth=not loopback)
     config = uvicorn.Config(
         api, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=3
