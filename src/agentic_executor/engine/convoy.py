@@ -5,7 +5,9 @@ of ``per_task`` (default ``total // n``) and ``convoy_id`` set, so every model c
 reserves on both pools at once (``SessionRun.pools``): a task never exceeds its cap and the
 convoy as a whole never exceeds its total, under any interleaving of the tasks' calls. The convoy
 and all its sessions are written in one transaction: a convoy exists whole or not at all.
-Everything is validated before anything is written (empty prompt, bad budget, unknown model).
+Everything is validated before anything is written (empty prompt, bad budget, unknown model),
+and every task, alone or in a convoy, goes through the ``on_submit`` hooks (sanitizing,
+redaction, and the user's own hooks) before it is stored.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from sqlalchemy import Connection
 
 from agentic_executor.app import App
 from agentic_executor.budget.ledger import dollars_to_micros, new_id
-from agentic_executor.engine.submit import MAX_PROMPT_CHARS
 from agentic_executor.errors import BadInput
-from agentic_executor.hooks.sanitize import Finding, neutralize
+from agentic_executor.hooks import HookRegistry, Submission, default_hooks
 from agentic_executor.providers import priced_model
 from agentic_executor.store import queries
 
 MAX_CONVOY_TASKS = 100
+MAX_PROMPT_CHARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -44,21 +46,17 @@ class Convoy:
     task_ids: list[str]
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    spec: TaskSpec
-    model: str
-    prompt: str
-    criteria: list[str]
-    findings: list[Finding]
-
-
 def submit(
-    app: App, spec: TaskSpec, budget: float | str, *, tenant: str = queries.DEFAULT_TENANT
+    app: App,
+    spec: TaskSpec,
+    budget: float | str,
+    *,
+    tenant: str = queries.DEFAULT_TENANT,
+    hooks: HookRegistry | None = None,
 ) -> queries.SessionRow:
     """One queued session of ``tenant`` with its own pool (not yet enqueued)."""
     micros = _positive_micros(budget, "budget")
-    prepared = _prepare(app, spec, "")
+    prepared = _prepare(app, spec, "", micros, hooks or default_hooks())
     with app.db.transaction() as conn:
         session_id = _insert(app, conn, prepared, micros, convoy_id=None, tenant=tenant)
         return queries.get_session(conn, session_id)
@@ -72,6 +70,7 @@ def submit_convoy(
     *,
     per_task_budget: float | str | None = None,
     tenant: str = queries.DEFAULT_TENANT,
+    hooks: HookRegistry | None = None,
 ) -> Convoy:
     """A convoy and its queued sessions, written in one transaction (not yet enqueued)."""
     if not name or not name.strip():
@@ -97,7 +96,8 @@ def submit_convoy(
                 "perTaskBudget cannot exceed the convoy's budget: lower it, or raise budget",
                 details={"field": "perTaskBudget"},
             )
-    prepared = [_prepare(app, spec, f"tasks[{i}].") for i, spec in enumerate(tasks)]
+    registry = hooks or default_hooks()
+    prepared = [_prepare(app, spec, f"tasks.{i}.", per_task, registry) for i, spec in enumerate(tasks)]
     convoy_id = new_id("convoy")
     with app.db.transaction() as conn:
         pool_id = app.ledger.create_pool("convoy", total, conn=conn)
@@ -124,26 +124,26 @@ def _positive_micros(dollars: float | str, field_name: str) -> int:
     return micros
 
 
-def _prepare(app: App, spec: TaskSpec, where: str) -> _Prepared:
-    """Validate and sanitize one task; nothing is written."""
+def _prepare(app: App, spec: TaskSpec, where: str, micros: int, hooks: HookRegistry) -> Submission:
+    """Validate one task and run it through the ``on_submit`` hooks; nothing is written."""
+    field_name = f"{where}description" if where else "prompt"
     if not spec.prompt or not spec.prompt.strip():
-        raise BadInput(f"{where}prompt is empty: describe the task to run", details={"field": f"{where}prompt"})
+        raise BadInput(f"{field_name} is empty: describe the task to run", details={"field": field_name})
     if len(spec.prompt) > MAX_PROMPT_CHARS:
-        raise BadInput(
-            f"{where}prompt is longer than {MAX_PROMPT_CHARS} characters", details={"field": f"{where}prompt"}
-        )
+        raise BadInput(f"{field_name} is longer than {MAX_PROMPT_CHARS} characters", details={"field": field_name})
     model = (spec.model or app.settings.default_model).strip()
-    app.prices.resolve(priced_model(app, model))  # an unknown model is refused now, not at the first call
-    prompt, findings = neutralize(spec.prompt)
-    criteria = []
-    for criterion in (c.strip() for c in spec.criteria if c and c.strip()):
-        clean, more = neutralize(criterion)
-        criteria.append(clean)
-        findings += more
-    return _Prepared(spec, model, prompt, criteria, findings)
+    try:
+        app.prices.resolve(priced_model(app, model))  # an unknown model is refused now, not at the first call
+    except BadInput as exc:
+        exc.details.setdefault("field", f"{where}model")  # the form field to show it beside
+        raise
+    criteria = [c.strip() for c in spec.criteria if c and c.strip()]
+    return hooks.on_submit(
+        Submission(spec.prompt, criteria, spec.task_type, model, micros, app.settings, title=spec.title)
+    )
 
 
-def _insert(app: App, conn: Connection, p: _Prepared, micros: int, *, convoy_id: str | None, tenant: str) -> str:
+def _insert(app: App, conn: Connection, p: Submission, micros: int, *, convoy_id: str | None, tenant: str) -> str:
     session_id = new_id("agt")
     pool_id = app.ledger.create_pool("session", micros, conn=conn)
     queries.insert_session(
@@ -151,8 +151,8 @@ def _insert(app: App, conn: Connection, p: _Prepared, micros: int, *, convoy_id:
         id=session_id,
         epic_id=new_id("epic"),
         convoy_id=convoy_id,
-        type=p.spec.task_type,
-        title=p.spec.title,
+        type=p.task_type,
+        title=p.title,
         prompt=p.prompt,
         acceptance_criteria=p.criteria,
         status="queued",
@@ -165,11 +165,5 @@ def _insert(app: App, conn: Connection, p: _Prepared, micros: int, *, convoy_id:
     queries.add_event(
         conn, session_id, "session_created", {"budget_micros": micros, "model": p.model, "convoy_id": convoy_id}
     )
-    if p.findings:
-        queries.add_event(
-            conn,
-            session_id,
-            "prompt_injection_detected",
-            {"source": "submit", "removed": [{"kind": f.kind, "text": f.text} for f in p.findings]},
-        )
+    queries.add_events(conn, session_id, p.events)
     return session_id
