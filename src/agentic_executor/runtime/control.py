@@ -31,11 +31,7 @@ def enqueue(app: App, session_id: str) -> str:
     with app.db.transaction() as conn:
         session = queries.get_session(conn, session_id)
     wf_id = workflow_id(session_id, session.run_no)
-    client = dbos_setup.client(app.settings)
-    try:
-        client.enqueue(dbos_setup.enqueue_options(WORKFLOW_NAME, QUEUE_NAME, wf_id), session_id, session.run_no)
-    finally:
-        client.destroy()
+    app.queue_client().enqueue(dbos_setup.enqueue_options(WORKFLOW_NAME, QUEUE_NAME, wf_id), session_id, session.run_no)
     with app.db.transaction() as conn:
         queries.add_event(conn, session_id, "enqueued", {"workflow_id": wf_id})
     return wf_id
