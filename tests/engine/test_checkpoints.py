@@ -81,3 +81,25 @@ def test_restore_clears_the_locks_of_a_git_command_killed_mid_way(app: App, prov
     assert _files(workspace) == expected
     assert info["stale_locks_removed"] == ["index.lock", "refs/heads/main.lock"]
     assert not list((workspace / ".git").rglob("*.lock"))
+
+
+def test_a_run_killed_while_making_the_workspace_leaves_nothing_the_next_run_trips_on(
+    app: App, provider_for: Any
+) -> None:
+    # Killed inside create_workspace, before the run committed anything: the session is still
+    # queued, so the next run is not a crash recovery, yet the repository has no identity and a lock.
+    import subprocess
+
+    app.settings.checkpoint_every = 1
+    session = submit_task(app, "Build a fitness studio page (injector)", 5.0, task_type="template-generation")
+    workspace = app.settings.home / "workspaces" / session.id
+    workspace.mkdir(parents=True)
+    subprocess.run(
+        ["git", "init", "-q", "--initial-branch=main", str(workspace)],
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+    )
+    (workspace / ".git" / "config.lock").write_text("[user]\n\tna")
+    assert run_session(app, session.id, provider_for("injector")) == "awaiting_review"
+    with app.db.read() as conn:
+        assert [e for e in queries.list_events(conn, session.id) if e["type"] == "checkpoint"]

@@ -25,7 +25,7 @@ from agentic_executor.app import App
 from agentic_executor.budget.guard import CallLimits, GuardedCall, guarded_call
 from agentic_executor.engine import checkpoints, prompts
 from agentic_executor.engine.tools import TOOL_SPECS, ToolOutcome, execute_tool
-from agentic_executor.engine.workspace import create_workspace
+from agentic_executor.engine.workspace import clear_stale_locks, create_workspace
 from agentic_executor.errors import BudgetExhausted, ProviderError
 from agentic_executor.hooks import (
     Claim,
@@ -356,6 +356,9 @@ class SessionRun:
                 else:
                     restored = checkpoints.restore(conn, self.session.id, self.workspace, self.tool_limits)
                     queries.add_event(conn, self.session.id, "workspace_restored", restored)
+            else:  # a run killed while it made the workspace left it half-made (no identity, a lock)
+                clear_stale_locks(self.workspace)
+                create_workspace(self.workspace.parent, self.session.id)
             if queries.next_seq(conn, self.session.id) == 0:
                 text = prompts.task_message(self.session.prompt, self.session.acceptance_criteria, self.session.title)
                 queries.append_message(conn, self.session.id, 0, {"role": "user", "content": text}, 0)
