@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from agentic_executor.store import queries
 
@@ -34,6 +34,15 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
     )
     yield started
     started.stop()
+
+
+def tab_to(page: Page, target: Locator, presses: int = 80) -> None:
+    """Move the focus to ``target`` with the Tab key alone (it must be reachable, in order)."""
+    for _ in range(presses):
+        if target.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{target} cannot be reached with Tab")
 
 
 def _status(page: Page) -> str:
@@ -94,15 +103,19 @@ def test_submit_watch_reject_resume_approve(server: Server, page: Page) -> None:
     # reject with feedback from the session page: the agent resumes and finishes again
     page.goto(f"{server.base}/ui/sessions/{session_id}")
     page.evaluate("window.__sameDocument = true")
-    page.get_by_label("Feedback for the agent").fill("Add the studio's opening hours.")
-    page.get_by_role("button", name="Reject with feedback").click()
+    tab_to(page, page.get_by_label("Feedback for the agent"))  # by keyboard alone
+    page.keyboard.type("Add the studio's opening hours.")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Reject with feedback"
+    page.keyboard.press("Enter")
     expect(page.locator("#timeline")).to_contain_text("Reviewer rejected", timeout=LIVE_TIMEOUT)
     expect(page.locator("#timeline")).to_contain_text("opening hours")
     expect(page.locator("#head .badge")).to_have_text("awaiting review", timeout=LIVE_TIMEOUT)
     assert rows.count() > first_round
     assert page.evaluate("window.__sameDocument") is True
 
-    page.get_by_role("button", name="Approve").click()
+    tab_to(page, page.get_by_role("button", name="Approve"))
+    page.keyboard.press("Enter")
     expect(page.locator("#head .badge")).to_have_text("approved", timeout=LIVE_TIMEOUT)
     expect(page.locator("#review")).to_be_hidden()
     assert server.session(session_id).status == "approved"

@@ -47,6 +47,9 @@ STATIC = ("dashboard.css", "dashboard.js")
 STATUSES = ("queued", "running", "paused", "awaiting_review", "approved", "budget_exhausted", "failed", "cancelled")
 REVIEW_PAGE = 50
 LIST_PAGE = 50
+TIMELINE_SHOWN = 300
+MESSAGES_SHOWN = 80
+"""A long session's page shows its newest events and messages; the API has them all."""
 
 router = APIRouter(include_in_schema=False)
 SessionId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -198,7 +201,8 @@ def session_page(request: Request, session_id: SessionId) -> Response:
     review = review_item(app, row, committed) if s["status"] == "awaiting_review" else None
     iterations = status["iterations"]
     chart = charts.spend_chart([i["cost"] for i in iterations], status["budget"]["allocated"])
-    timeline = [describe(e) for e in reversed(status["events"])]
+    events = status["events"]
+    timeline = [describe(e) for e in reversed(events[-TIMELINE_SHOWN:])]
     return render(
         request,
         "session.html",
@@ -209,8 +213,10 @@ def session_page(request: Request, session_id: SessionId) -> Response:
         iterations=iterations,
         chart=chart,
         timeline=timeline,
+        events_total=len(events),
         last_event_id=status["events"][-1]["id"] if status["events"] else 0,
-        conversation=_conversation(conversation),
+        conversation=_conversation(conversation[-MESSAGES_SHOWN:]),
+        messages_total=len(conversation),
         review=review,
     )
 
