@@ -183,3 +183,17 @@ def test_replay_plays_a_recorded_session_back_deterministically(app: App, provid
     assert [i["cost"] for i in replayed["iterations"]] == [i["cost"] for i in recorded["iterations"]]
     page = (Path(replayed["session"]["workspace"]) / "index.html").read_text()
     assert page == (Path(recorded["session"]["workspace"]) / "index.html").read_text()
+
+
+def test_a_pause_asked_for_while_queued_holds_when_the_run_starts(app: App, provider_for: Any) -> None:
+    from agentic_executor.runtime import control
+
+    session = submit_task(app, "Build a fitness studio page", 2.0)
+    control.pause(app, session.id)  # still queued: no worker has it yet
+    assert run_session(app, session.id, provider_for("builder")) == "paused"
+    with app.db.read() as conn:
+        paused = queries.get_session(conn, session.id)
+        iterations = queries.list_iterations(conn, session.id)
+    assert paused.iteration == 0 and not iterations and paused.consumed_micros == 0  # no call was made
+    control.resume(app, session.id)
+    assert run_session(app, session.id, provider_for("builder")) == "awaiting_review"

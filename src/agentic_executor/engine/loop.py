@@ -366,7 +366,6 @@ class SessionRun:
             changes: dict[str, Any] = {
                 "status": "running",
                 "workspace": str(self.workspace),
-                "pause_requested": False,
                 "finished_at": None,
             }
             if self.session.started_at is None:
