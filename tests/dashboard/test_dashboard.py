@@ -18,7 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from agentic_executor.store import queries
 
-from ..api.conftest import Server, start_server
+from ..api.conftest import SPEND, Server, start_server
 from ..conftest import make_url
 from .conftest import check_page
 
@@ -167,11 +167,15 @@ def test_browser_status_urls_open_pages_and_api_clients_get_json(server: Server)
         missing = client.get("/ui/sessions/agt_nope")
         asset = client.get("/ui/static/dashboard.js")
         unknown_asset = client.get("/ui/static/secrets.py")
+        login = client.get("/ui/login", params={"next": "/ui/spend"})
+        away = client.get("/ui/login", params={"next": "//evil.example/"})
     assert as_json.json()["session"]["id"] == submitted["taskId"]
     assert as_page.status_code == 303 and as_page.headers["location"] == f"/ui/sessions/{submitted['taskId']}"
     assert missing.status_code == 404 and "no session" in missing.text and "<html" in missing.text
     assert asset.headers["cache-control"].startswith("public") and "immutable" in asset.headers["cache-control"]
     assert unknown_asset.status_code == 404 and unknown_asset.json()["error"]["code"] == "not_found"
+    assert login.status_code == 303 and login.headers["location"] == "/ui/spend"  # auth is off: no sign-in
+    assert away.headers["location"] == "/"
     openapi = httpx.get(f"{server.base}/openapi.json").json()
     assert not [p for p in openapi["paths"] if p == "/" or p.startswith("/ui")], "pages are not API operations"
 
@@ -188,3 +192,38 @@ def test_a_cross_site_form_cannot_drive_the_open_api(server: Server) -> None:
     assert rebound.status_code == 403 and "loopback" in rebound.json()["error"]["message"]
     assert own.status_code == 200
     assert server.session(submitted["taskId"]).cancel_requested is False
+
+
+def test_pause_resume_add_budget_and_cancel_from_the_session_page(server: Server, page: Page) -> None:
+    with server.client() as client:  # a model that writes prose for ever: only the budget stops it
+        task = client.post("/api/agentic/submit", json={"prompt": f"Write {SPEND}", "budget": 0.05}).json()
+    page.goto(f"{server.base}/ui/sessions/{task['taskId']}")
+    page.evaluate("window.__sameDocument = true")
+    badge = page.locator("#head .badge")
+    expect(badge).to_have_text("running", timeout=LIVE_TIMEOUT)
+    page.get_by_role("button", name="Pause").click()
+    expect(badge).to_have_text("paused", timeout=LIVE_TIMEOUT)
+    page.get_by_role("button", name="Resume").click()
+    expect(badge).to_have_text(re.compile("queued|running"))
+    expect(badge).to_have_text("budget exhausted", timeout=LIVE_TIMEOUT)
+    expect(page.locator("#timeline")).to_contain_text("Budget warning")
+    spent = server.session(task["taskId"])
+    assert spent.consumed_micros <= spent.budget_micros
+
+    page.get_by_label("Add budget ($)").fill("-1")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#add-error")).to_contain_text("greater than or equal to")
+    page.get_by_label("Add budget ($)").fill("1")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#head")).to_contain_text("of $1.05")
+    expect(page.locator("#timeline")).to_contain_text("Budget added: $1.00")
+    page.get_by_role("button", name="Resume").click()  # the seed's fix for a 402: add budget, then resume
+    expect(badge).to_have_text(re.compile("queued|running"))
+    page.get_by_role("button", name="Pause").click()  # before the new budget runs out too
+    expect(badge).to_have_text("paused", timeout=LIVE_TIMEOUT)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel").click()
+    expect(badge).to_have_text("cancelled", timeout=LIVE_TIMEOUT)
+    assert server.session(task["taskId"]).status == "cancelled"
+    assert page.evaluate("window.__sameDocument") is True
+    check_page(page, "session-stopped")

@@ -49,6 +49,11 @@ def test_auth_on_asks_for_a_token_once_then_pages_previews_and_actions_work(lock
     context = browser.new_context(viewport=dict(zip(("width", "height"), VIEWPORTS["desktop"], strict=True)))
     page: Page = context.new_page()
     try:
+        context.add_cookies([{"name": "agx_token", "value": "agx_revoked", "url": locked.base}])
+        page.goto(f"{locked.base}/ui/spend")
+        expect(page).to_have_url(f"{locked.base}/ui/login?next=%2Fui%2Fspend&expired=1")
+        expect(page.locator("#token-error")).to_contain_text("unknown or revoked")
+        assert not [c for c in context.cookies() if c["name"] == "agx_token"]  # the stale cookie is dropped
         page.goto(f"{locked.base}/ui/sessions/{session_id}")
         expect(page).to_have_url(f"{locked.base}/ui/login?next=%2Fui%2Fsessions%2F{session_id}")
         check_page(page, "login")

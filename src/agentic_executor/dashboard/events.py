@@ -81,6 +81,13 @@ def describe(event: dict[str, Any]) -> Line:
         detail = f"{len(removed)} span(s) neutralized in {data.get('source', 'input')}"
     elif kind == "session_failed":
         detail = str(data.get("reason") or "")
+    elif kind == "budget_added":
+        title = f"Budget added: {_money(data.get('added_micros'))}"
+        detail = f"now {_money(data.get('allocated_micros'))} in all"
+    elif kind == "model_call_failed":
+        title = f"Model call failed (attempt {data.get('attempt')}), retried"
+        tone = "warn"
+        detail = f"{_money(data.get('charged_micros'))} charged · {str(data.get('error') or '')[:300]}"
     elif kind == "workspace_restored":
         detail = (
             f"from checkpoint {data.get('checkpoint_iteration')}, {data.get('tool_calls_replayed')} tool calls redone"

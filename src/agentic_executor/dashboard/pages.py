@@ -86,8 +86,7 @@ def render(request: Request, template: str, principal: Principal, status_code: i
 
 
 class LoginNeeded(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    """No valid token in the cookie: the page sends the browser to ``/ui/login``."""
 
 
 def viewer(request: Request) -> Principal:
@@ -98,11 +97,11 @@ def viewer(request: Request) -> Principal:
         check_loopback_host(request)
         return ANONYMOUS
     if not token:
-        raise LoginNeeded("This server needs an API token.")
+        raise LoginNeeded
     try:
         principal: Principal = auth.principal(token)
     except ApiError:
-        raise LoginNeeded("Your token is unknown or was revoked: enter another one.") from None
+        raise LoginNeeded from None
     return principal
 
 
@@ -113,12 +112,12 @@ def page(handler: Callable[..., Response]) -> Callable[..., Response]:
     def wrapped(request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             return handler(request, *args, **kwargs)
-        except LoginNeeded as need:
+        except LoginNeeded:
             target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
-            response = RedirectResponse(f"/ui/login?next={target}", status_code=303)
-            if request.cookies.get(COOKIE):
-                response.delete_cookie(COOKIE, path="/")
-            response.headers["X-Agx-Login"] = need.reason
+            if not request.cookies.get(COOKIE):
+                return RedirectResponse(f"/ui/login?next={target}", status_code=303)
+            response = RedirectResponse(f"/ui/login?next={target}&expired=1", status_code=303)
+            response.delete_cookie(COOKIE, path="/")
             return response
         except NotFound as missing:
             principal = ANONYMOUS if not request.app.state.auth.required() else viewer(request)
@@ -290,14 +289,25 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/ui/login", response_class=HTMLResponse)
-def login_page(request: Request, next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
-    return render(request, "login.html", ANONYMOUS, next=_safe_next(next), error=None, auth_required=None)
+def login_page(
+    request: Request,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+    expired: Annotated[bool, Query()] = False,
+) -> Response:
+    target = _safe_next(next)
+    if not request.app.state.auth.required():
+        return RedirectResponse(target, status_code=303)
+    error = "Your token is unknown or revoked: enter another one." if expired else None
+    return render(request, "login.html", ANONYMOUS, next=target, error=error)
 
 
 @router.post("/ui/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
     check_browser_origin(request)
-    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
+    try:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
+    except ValueError:  # more fields than the form has
+        form = {}
     token = (form.get("token") or [""])[0].strip()
     target = _safe_next((form.get("next") or ["/"])[0])
     auth = request.app.state.auth
@@ -306,7 +316,7 @@ async def login(request: Request) -> Response:
     try:
         if not token:
             raise ApiError(401, "unauthorized", "Enter a token: agx token create --name NAME --scope review")
-        principal: Principal = auth.principal(token)
+        auth.principal(token)
     except ApiError as refused:
         return render(request, "login.html", ANONYMOUS, status_code=401, next=target, error=refused.message)
     response = RedirectResponse(target, status_code=303)
@@ -319,7 +329,6 @@ async def login(request: Request) -> Response:
         path="/",
         max_age=30 * 24 * 3600,
     )
-    response.headers["X-Agx-Principal"] = principal.name
     return response
 
 

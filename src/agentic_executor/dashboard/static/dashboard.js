@@ -10,7 +10,7 @@
     "completion_claimed", "completion_rejected", "completion_approved", "gate_result", "checkpoint",
     "workspace_restored", "reservations_recovered", "review_approved", "review_rejected",
     "review_rejection_not_queued", "prompt_injection_detected", "pause_requested", "cancel_requested",
-    "resumed", "session_failed"
+    "resumed", "session_failed", "budget_added", "content_redacted", "hook_failed", "model_call_failed"
   ];
 
   // ---- forms -> the JSON API ----------------------------------------------------------------
