@@ -6,6 +6,7 @@ Lighthouse with ``--port``. No browser is ever downloaded: no Chromium, no brows
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -27,7 +28,17 @@ CHROME_FLAGS = (
     "--mute-audio",
 )
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
+KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "CHROME_PATH")
+"""All the browser and Lighthouse see of our environment: never provider keys or tokens."""
 START_TIMEOUT_S = 30.0
+
+
+def tool_env(home: str) -> dict[str, str]:
+    """A minimal environment for the tools that load the agent's pages (they run its JavaScript)."""
+    env = {name: os.environ[name] for name in KEPT_ENV if name in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env["HOME"] = home
+    return env
 
 
 class BrowserUnavailable(Exception):
@@ -74,6 +85,7 @@ class Chromium:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=sink,
+                env=tool_env(profile.name),
             )
         active = Path(profile.name, "DevToolsActivePort")
         deadline = time.monotonic() + START_TIMEOUT_S

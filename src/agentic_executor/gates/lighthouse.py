@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agentic_executor.gates.base import Finding
+from agentic_executor.gates.browser import tool_env
 from agentic_executor.gates.memo import Memo
 
 CATEGORIES = "performance,accessibility"
@@ -142,7 +143,7 @@ def run_lighthouse(
             "--quiet",
             *flags,
         ]
-        env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
+        env = {**tool_env(tmp), "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
         try:
             done = subprocess.run(
                 command,
