@@ -30,5 +30,6 @@ def get_convoy(request: Request, convoy_id: ConvoyId, principal: Reader) -> dict
 
 @router.get("/convoys/{convoy_id}", response_model=ConvoyStatus, summary="Get Convoy (the seed's statusUrl)")
 def get_convoy_seed_url(request: Request, convoy_id: ConvoyId, principal: Reader) -> dict[str, Any]:
-    """The ``statusUrl`` that ``POST /api/agentic/convoy`` returns."""
+    """The ``statusUrl`` that ``POST /api/agentic/convoy`` returns. A browser (``Accept: text/html``
+    first) is sent to the dashboard's page for the convoy instead (303)."""
     return _status(request, convoy_id, principal)

@@ -72,7 +72,8 @@ async def get_session(request: Request, session_id: SessionId, principal: Reader
 
 @router.get("/tasks/{session_id}", response_model=SessionStatus, summary="Get Task (the seed's statusUrl)")
 async def get_task(request: Request, session_id: SessionId, principal: Reader) -> dict[str, Any]:
-    """The ``statusUrl`` that submit returns: the same as ``/api/agentic/sessions/{id}``."""
+    """The ``statusUrl`` that submit returns: the same as ``/api/agentic/sessions/{id}``. A browser
+    (``Accept: text/html`` first) is sent to the dashboard's page for the session instead (303)."""
     return await quick_read(get_app(request), lambda: status_of(request, session_id, principal))
 
 
