@@ -96,7 +96,8 @@ def demo(
         if not as_json:
             console.print(
                 f"[bold yellow]Simulated model[/] ({scenario}) at {server.base_url}: no real API is called. "
-                f"Data lives in {a.settings.home}"
+                f"Data lives in {a.settings.home}. Review the result afterwards in the dashboard: "
+                "agx serve, then open http://127.0.0.1:8080/"
             )
         provider = AnthropicProvider(
             api_key="simulated", base_url=server.base_url, thinking_mode=a.settings.thinking_mode
