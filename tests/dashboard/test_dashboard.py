@@ -227,3 +227,25 @@ def test_pause_resume_add_budget_and_cancel_from_the_session_page(server: Server
     assert server.session(task["taskId"]).status == "cancelled"
     assert page.evaluate("window.__sameDocument") is True
     check_page(page, "session-stopped")
+
+
+XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>\"'><svg onload=alert(3)>"
+
+
+def test_what_the_agent_and_the_submitter_write_is_shown_as_text(server: Server, page: Page) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    with server.client() as client:
+        task = client.post(
+            "/api/agentic/submit",
+            json={"prompt": f"Build a page {XSS}", "title": f"Studio {XSS}", "budget": 1, "acceptanceCriteria": [XSS]},
+        ).json()
+    server.wait([task["taskId"]], until=lambda s: s.status == "awaiting_review")
+    for path in ("/ui/spend", "/ui/sessions", "/", f"/ui/sessions/{task['taskId']}"):
+        page.goto(f"{server.base}{path}")
+        page.wait_for_timeout(300)
+        assert page.locator("main img[src=x], main script, main svg[onload]").count() == 0, path
+        html = page.content()
+        assert "<script>alert(2)</script>" not in html, path
+    expect(page.locator("main")).to_contain_text("<script>alert(2)</script>")  # shown as the text it is
+    assert dialogs == []
