@@ -48,9 +48,9 @@ def _run(tmp: Path, workspace: Path, names: tuple[str, ...]) -> Run:
     launches: list[int] = []
     original = Chromium.launch.__func__  # type: ignore[attr-defined]
 
-    def counting(cls: type[Chromium], executable: str) -> Chromium:
+    def counting(cls: type[Chromium], executable: str, **options: str) -> Chromium:
         launches.append(1)
-        return original(cls, executable)  # type: ignore[no-any-return]
+        return original(cls, executable, **options)  # type: ignore[no-any-return]
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Chromium, "launch", classmethod(counting))

@@ -13,6 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # The flags Lighthouse is documented to need here (root, no GPU, no background traffic).
 CHROME_FLAGS = (
@@ -31,6 +32,8 @@ DEFAULT_CHROMIUM = "/usr/bin/chromium"
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "CHROME_PATH")
 """All the browser and Lighthouse see of our environment: never provider keys or tokens."""
 START_TIMEOUT_S = 30.0
+REFUSING_PORT = 9
+"""The discard port: nothing listens on it here, so a request sent to this "proxy" fails at once."""
 
 
 def tool_env(home: str) -> dict[str, str]:
@@ -39,6 +42,18 @@ def tool_env(home: str) -> dict[str, str]:
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env["HOME"] = home
     return env
+
+
+def confine_to(origin: str) -> list[str]:
+    """Flags that send every request except those to ``origin`` to a proxy that refuses them.
+
+    The pages are the agent's, and so is their JavaScript: without this it could reach the
+    internet and any service on this machine's loopback (``<-loopback>`` removes Chromium's
+    implicit proxy bypass for loopback addresses)."""
+    if not origin:
+        return []
+    netloc = urlsplit(origin).netloc
+    return [f"--proxy-server=http://127.0.0.1:{REFUSING_PORT}", f"--proxy-bypass-list=<-loopback>;{netloc}"]
 
 
 class BrowserUnavailable(Exception):
@@ -69,14 +84,16 @@ class Chromium:
     ws_url: str
 
     @classmethod
-    def launch(cls, executable: str) -> Chromium:
-        profile = tempfile.TemporaryDirectory(prefix="agx-chromium-")
+    def launch(cls, executable: str, *, only_origin: str = "") -> Chromium:
+        """``only_origin`` (``http://127.0.0.1:PORT``): the one origin pages may load anything from."""
+        profile = tempfile.TemporaryDirectory(prefix="agx-chromium-", ignore_cleanup_errors=True)
         log = Path(profile.name, "chromium.log")
         with log.open("wb") as sink:
             process = subprocess.Popen(
                 [
                     executable,
                     *CHROME_FLAGS,
+                    *confine_to(only_origin),
                     "--remote-debugging-address=127.0.0.1",
                     "--remote-debugging-port=0",
                     f"--user-data-dir={profile.name}",
@@ -104,7 +121,11 @@ class Chromium:
 
     def close(self) -> None:
         _stop(self.process)
-        self.profile.cleanup()
+        for _ in range(20):  # a helper process may still be writing the profile for a moment
+            self.profile.cleanup()
+            if not Path(self.profile.name).exists():
+                return
+            time.sleep(0.05)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -55,7 +55,7 @@ class SharedTools:
         with self._browser_lock:
             if self._browser is None and self._browser_error is None:
                 try:
-                    self._browser = Chromium.launch(find_chromium(self._chromium_setting))
+                    self._browser = Chromium.launch(find_chromium(self._chromium_setting), only_origin=self.preview_url)
                 except BrowserUnavailable as exc:
                     self._browser_error = str(exc)
             if self._browser is None:
