@@ -67,6 +67,17 @@ def _session(scenario: str, home: Path, iterations: int | None = None, **overrid
         app.close()
 
 
+def _total(row: Any) -> int:
+    return int(row.input_tokens + row.cache_read_tokens + row.cache_write_tokens)
+
+
+def _of_cacheable(row: Any, previous: Any | None) -> str:
+    """Cache reads / the previous prompt: the most any cache can serve (new turns are never cached yet)."""
+    if previous is None or not _total(previous):
+        return "-"
+    return pct(min(row.cache_read_tokens / _total(previous), 1.0))
+
+
 def _share(row: Any) -> float:
     total = row.input_tokens + row.cache_read_tokens + row.cache_write_tokens
     return row.cache_read_tokens / total if total else 0.0
@@ -86,7 +97,7 @@ def run(workdir: Path) -> Section:
         tables.append(
             Table(
                 f"{name} ({'stopped by the benchmark' if status == 'running' else 'ended: ' + status})",
-                ["iteration", "input", "cache write", "cache read", "cache-read share"],
+                ["iteration", "input", "cache write", "cache read", "cache-read share", "read / previous prompt"],
                 [
                     [
                         str(r.iteration),
@@ -94,8 +105,9 @@ def run(workdir: Path) -> Section:
                         str(r.cache_write_tokens),
                         str(r.cache_read_tokens),
                         pct(_share(r)),
+                        _of_cacheable(r, rows[i - 1] if i else None),
                     ]
-                    for r in rows
+                    for i, r in enumerate(rows)
                 ],
             )
         )
@@ -144,6 +156,9 @@ def run(workdir: Path) -> Section:
             "written to it: the share is then bounded by what the last turn added, "
             "1 − new tokens / prompt size, so it grows with the history.",
             "'whole session' = all cache reads / all input tokens of the session.",
+            "'read / previous prompt' = cache reads / the whole previous prompt: 100% means every token any "
+            "cache could have served was served, so a share under the target is the size of the new turn, "
+            "not a cache miss.",
         ],
         summary=summary,
     )
