@@ -138,9 +138,12 @@ def _prepare(app: App, spec: TaskSpec, where: str, micros: int, hooks: HookRegis
         exc.details.setdefault("field", f"{where}model")  # the form field to show it beside
         raise
     criteria = [c.strip() for c in spec.criteria if c and c.strip()]
-    return hooks.on_submit(
+    submission = hooks.on_submit(
         Submission(spec.prompt, criteria, spec.task_type, model, micros, app.settings, title=spec.title)
     )
+    if submission.model != model:  # a hook chose another model: it must be priced too
+        app.prices.resolve(priced_model(app, submission.model))
+    return submission
 
 
 def _insert(app: App, conn: Connection, p: Submission, micros: int, *, convoy_id: str | None, tenant: str) -> str:
