@@ -33,8 +33,10 @@ def require_tool(find: Callable[[], str], error: type[Exception]) -> str:
         pytest.skip(f"a tool is missing: {exc}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: a sync Playwright left running would make every later sync_playwright() in
+    # this process fail ("using Playwright Sync API inside the asyncio loop").
     executable = require_tool(find_chromium, BrowserUnavailable)
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=executable, args=[f for f in CHROME_FLAGS if f != "--headless"])
