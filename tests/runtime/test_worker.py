@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from agentic_executor.app import App
+from agentic_executor.config import Settings
 from agentic_executor.engine.submit import submit_task
 from agentic_executor.errors import BudgetExhausted, Conflict
 from agentic_executor.runtime import control
@@ -83,3 +85,37 @@ def test_exhausted_session_resumes_only_after_a_top_up(make_cluster: Callable[..
     assert pool.allocated == 800_000 and pool.consumed <= pool.allocated
     assert pool.consumed > 0.9 * pool.allocated
     check_session_integrity(cluster.app, sid)
+
+
+@pytest.mark.parametrize("status", ["awaiting_review", "paused", "budget_exhausted", "failed", "cancelled"])
+def test_a_step_run_again_after_its_run_stopped_does_not_start_the_session_again(
+    db_url: str, agx_home: Path, status: str
+) -> None:
+    # The worker died between our commit of the last iteration and DBOS recording the step's end:
+    # DBOS runs the step again. The session must stay as the run left it (found by the chaos test:
+    # a session awaiting review was set running again and spent its whole budget).
+    with App.opened(Settings(home=agx_home, database_url=db_url)) as app:
+        _check_run_over(app, status)
+
+
+def _check_run_over(app: App, status: str) -> None:
+    from agentic_executor.runtime.workflows import RunOver, WorkerContext
+
+    session = submit_task(app, "Build a page", 1.0)
+    with app.db.transaction() as conn:
+        queries.update_session(conn, session.id, status=status)
+        events_before = len(queries.list_events(conn, session.id))
+    WorkerContext.app = app
+    try:
+        with pytest.raises(RunOver) as stopped:
+            WorkerContext.run_for(session.id, 0)
+        assert stopped.value.status == status
+        with app.db.transaction() as conn:  # a resume made run 1: run 0's steps are superseded
+            queries.update_session(conn, session.id, status="queued", run_no=1)
+        with pytest.raises(RunOver) as superseded:
+            WorkerContext.run_for(session.id, 0)
+        assert superseded.value.status == "superseded"
+    finally:
+        WorkerContext.app = None
+    with app.db.read() as conn:
+        assert len(queries.list_events(conn, session.id)) == events_before

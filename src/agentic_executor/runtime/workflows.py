@@ -28,6 +28,14 @@ def workflow_id(session_id: str, run_no: int) -> str:
     return f"{session_id}-run{run_no}"
 
 
+class RunOver(Exception):
+    """The run this step belongs to has already stopped; ``status`` is how it ended."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class WorkerContext:
     """What the steps of this process need: set once by the worker before DBOS launches."""
 
@@ -50,7 +58,14 @@ class WorkerContext:
             from agentic_executor.store import queries
 
             with app.db.transaction() as conn:
-                model = queries.get_session(conn, session_id).model
+                session = queries.get_session(conn, session_id)
+            if session.run_no != run_no:
+                raise RunOver("superseded")  # a later run (a resume) owns the session now
+            if session.status not in ("queued", "running"):
+                # This run already stopped it: DBOS re-runs a step whose end it did not record
+                # (the worker died between our commit and DBOS's), and a stopped run stays stopped.
+                raise RunOver(session.status)
+            model = session.model
             run = SessionRun(app, session_id, make_provider(app, model, **cls.provider_options), owner=key)
             run._start()  # recovers this session's abandoned reservations, restores the workspace
             with cls._lock:
@@ -71,6 +86,8 @@ def session_iteration(session_id: str, run_no: int) -> str | None:
     """One iteration of the session (model call, tools, commit); the stop status or None."""
     try:
         return WorkerContext.run_for(session_id, run_no).iterate()
+    except RunOver as over:
+        return over.status
     except LostOwnership:
         return "superseded"
     except Exception as exc:  # a bug or an unexpected failure: stop visibly rather than retry forever
