@@ -21,7 +21,7 @@ from agentic_executor.api.auth import Reviewer
 from agentic_executor.api.deps import base_url, get_app
 from agentic_executor.api.errors import documented
 from agentic_executor.api.schemas import Approval, RejectRequest, ReviewQueue, SessionStatus
-from agentic_executor.api.sessions import SessionId
+from agentic_executor.api.sessions import SessionId, check_visible
 from agentic_executor.app import App
 from agentic_executor.engine import checkpoints
 from agentic_executor.engine.workspace import git
@@ -134,8 +134,7 @@ def review_queue(
 def approve_session(request: Request, session_id: SessionId, principal: Reviewer) -> dict[str, Any]:
     """Approve the work (``awaiting_review → approved``); the response links the exports."""
     app = get_app(request)
-    with app.db.read() as conn:
-        queries.get_session_in(conn, session_id, principal.tenant)
+    check_visible(app, session_id, principal)
     approve(app, session_id)
     export_url = f"{base_url(request)}/api/agentic/sessions/{session_id}/export"
     return {
@@ -149,8 +148,7 @@ def reject_session(request: Request, session_id: SessionId, body: RejectRequest,
     """Send the work back: the feedback becomes the agent's next turn and the session is queued
     again (402 when its budget is spent: add budget, then reject again)."""
     app = get_app(request)
-    with app.db.read() as conn:
-        queries.get_session_in(conn, session_id, principal.tenant)
+    check_visible(app, session_id, principal)
     reject(app, session_id, body.feedback)
     return session_status(app, session_id, tenant=principal.tenant, base_url=base_url(request))
 
@@ -173,8 +171,7 @@ def export_session(
 ) -> Response:
     """The approved workspace: ``git clone`` the bundle, or unpack the archive."""
     app = get_app(request)
-    with app.db.read() as conn:
-        queries.get_session_in(conn, session_id, principal.tenant)
+    check_visible(app, session_id, principal)
     data = export(app, session_id, format)
     suffix, media_type = (
         ("bundle", "application/octet-stream") if format == "bundle" else ("tar.gz", "application/gzip")

@@ -111,7 +111,7 @@ def cancel(request: Request, session_id: SessionId, principal: Submitter) -> dic
 
 @router.post("/api/agentic/sessions/{session_id}/budget", response_model=SessionStatus)
 def add_budget(request: Request, session_id: SessionId, body: BudgetRequest, principal: Submitter) -> dict[str, Any]:
-    """Add dollars to the session's own budget (then resume it if it stopped as budget_exhausted)."""
+    """Add dollars to the session's own budget (a session stopped as budget_exhausted then needs a resume)."""
     app = get_app(request)
     check_visible(app, session_id, principal)
     control.add_budget(app, session_id, body.add)
