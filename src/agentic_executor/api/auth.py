@@ -190,16 +190,22 @@ def check_browser_origin(request: Request) -> None:
         )
 
 
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (``[::1]`` with or without its brackets)."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_loopback_host(request: Request) -> None:
     """With auth off, answer only loopback host names: a DNS-rebound name must not reach the API."""
-    host = (request.url.hostname or "").strip("[]")
-    if host == "localhost":
+    host = request.url.hostname or ""
+    if is_loopback(host):
         return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
     raise ApiError(
         403,
         "forbidden",

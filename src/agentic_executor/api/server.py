@@ -6,24 +6,15 @@ needs a token to exist first, and then every request needs one (``auth.Authentic
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 
 import uvicorn
 
 from agentic_executor.api.app import create_app
+from agentic_executor.api.auth import is_loopback
 from agentic_executor.app import App
 from agentic_executor.errors import BadInput
 from agentic_executor.store import queries
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(
