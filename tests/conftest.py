@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +78,14 @@ def db(db_url: str) -> Iterator[Database]:
     database = open_database(db_url)
     yield database
     database.dispose()
+
+
+def require_tool(find: Callable[[], str], error: type[Exception]) -> str:
+    """The tool's path (Chromium, Lighthouse, ...); without it, skip with the reason, except in CI,
+    which installs every tool the tests use, where it fails."""
+    try:
+        return find()
+    except error as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"a tool is missing in CI: {exc}")
+        pytest.skip(f"a tool is missing: {exc}")

@@ -8,7 +8,7 @@ them after a run. Without Chromium the tests are skipped with the reason, except
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +18,11 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from agentic_executor.gates.browser import CHROME_FLAGS, BrowserUnavailable, find_chromium
 
+from ..conftest import require_tool
+
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SHOTS = Path(os.environ.get("AGX_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "build" / "screenshots")
-
-
-def require_tool(find: Callable[[], str], error: type[Exception]) -> str:
-    """The tool's path; without it, skip with the reason (fail in CI, which installs it)."""
-    try:
-        return find()
-    except error as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"a tool is missing in CI: {exc}")
-        pytest.skip(f"a tool is missing: {exc}")
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from agentic_executor.gates.browser import Chromium, find_chromium
 from agentic_executor.gates.lighthouse import LighthouseUnavailable, find_lighthouse, run_lighthouse
 
 from ..api.conftest import Server, start_server
-from ..conftest import make_url
-from .conftest import VIEWPORTS, check_page, require_tool
+from ..conftest import make_url, require_tool
+from .conftest import VIEWPORTS, check_page
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,6 @@ Without them the browser tests are skipped with the reason, except in CI, where 
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -17,23 +16,16 @@ from agentic_executor.gates.browser import BrowserUnavailable, find_chromium
 from agentic_executor.gates.config import GatesConfig, load_gates_config
 from agentic_executor.gates.lighthouse import LighthouseUnavailable, find_lighthouse
 
+from ..conftest import require_tool
+
 SITES = Path(__file__).resolve().parents[1] / "fixtures" / "gates"
-
-
-def _require(check: Callable[[], object], error: type[Exception]) -> None:
-    try:
-        check()
-    except error as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"a gate tool is missing in CI: {exc}")
-        pytest.skip(f"a gate tool is missing: {exc}")
 
 
 @pytest.fixture(scope="session")
 def browser_tools() -> None:
     """Skip (fail in CI) unless Chromium and Lighthouse are installed."""
-    _require(find_chromium, BrowserUnavailable)
-    _require(find_lighthouse, LighthouseUnavailable)
+    require_tool(find_chromium, BrowserUnavailable)
+    require_tool(find_lighthouse, LighthouseUnavailable)
 
 
 def copy_site(name: str, tmp: Path) -> Path:
