@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from agentic_executor.engine.tools import execute_tool
-from agentic_executor.engine.workspace import clear_stale_locks, create_workspace, git
+from agentic_executor.engine.workspace import git, reopen_workspace
 from agentic_executor.sandbox.runner import Limits
 from agentic_executor.store.queries import utcnow
 from agentic_executor.store.tables import checkpoints, messages
@@ -69,8 +69,7 @@ def restore(conn: Connection, session_id: str, workspace: Path, limits: Limits) 
         .order_by(checkpoints.c.iteration.desc())
         .limit(1)
     ).one_or_none()
-    locks = clear_stale_locks(workspace)  # left by a git command the crash killed
-    create_workspace(workspace.parent, workspace.name)  # creates, or completes a half-made repository
+    locks = reopen_workspace(workspace.parent, workspace.name)  # a crash may have left it half-made
     base_iteration = 0
     if last is not None:
         base_iteration = last.iteration

@@ -25,7 +25,7 @@ from agentic_executor.app import App
 from agentic_executor.budget.guard import CallLimits, GuardedCall, guarded_call
 from agentic_executor.engine import checkpoints, prompts
 from agentic_executor.engine.tools import TOOL_SPECS, ToolOutcome, execute_tool
-from agentic_executor.engine.workspace import clear_stale_locks, create_workspace
+from agentic_executor.engine.workspace import reopen_workspace
 from agentic_executor.errors import BudgetExhausted, ProviderError
 from agentic_executor.hooks import (
     Claim,
@@ -350,15 +350,12 @@ class SessionRun:
         with self.app.db.transaction() as conn:
             if recovered:
                 queries.add_event(conn, self.session.id, "reservations_recovered", {"reservations": recovered})
-            if crashed or not (self.workspace / ".git").is_dir():
-                if self.session.iteration == 0 and not (self.workspace / ".git").is_dir():
-                    create_workspace(self.workspace.parent, self.session.id)
-                else:
-                    restored = checkpoints.restore(conn, self.session.id, self.workspace, self.tool_limits)
-                    queries.add_event(conn, self.session.id, "workspace_restored", restored)
-            else:  # a run killed while it made the workspace left it half-made (no identity, a lock)
-                clear_stale_locks(self.workspace)
-                create_workspace(self.workspace.parent, self.session.id)
+            has_repo = (self.workspace / ".git").is_dir()
+            if (crashed or not has_repo) and (has_repo or self.session.iteration > 0):
+                restored = checkpoints.restore(conn, self.session.id, self.workspace, self.tool_limits)
+                queries.add_event(conn, self.session.id, "workspace_restored", restored)
+            else:  # a new session, or a run after a clean stop (a killed start may have left it half-made)
+                reopen_workspace(self.workspace.parent, self.session.id)
             if queries.next_seq(conn, self.session.id) == 0:
                 text = prompts.task_message(self.session.prompt, self.session.acceptance_criteria, self.session.title)
                 queries.append_message(conn, self.session.id, 0, {"role": "user", "content": text}, 0)

@@ -22,12 +22,7 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 def create_workspace(root: Path, session_id: str) -> Path:
     """The absolute path of ``root/<session_id>``, created and initialised on first call."""
-    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id) or ".." in session_id:
-        raise BadInput(
-            f"session id {session_id!r} cannot name a workspace directory: use letters, digits, '.', '_', '-'",
-            details={"field": "session_id"},
-        )
-    workspace = Path(root).resolve() / session_id
+    workspace = workspace_path(root, session_id)
     workspace.mkdir(parents=True, exist_ok=True)
     if not (workspace / ".git").is_dir():
         git(workspace, "init", "-q", "--initial-branch=main")
@@ -41,10 +36,28 @@ def create_workspace(root: Path, session_id: str) -> Path:
     return workspace
 
 
+def workspace_path(root: Path, session_id: str) -> Path:
+    """The absolute path of ``root/<session_id>``; ``BadInput`` for an id that is not a plain name."""
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id) or ".." in session_id:
+        raise BadInput(
+            f"session id {session_id!r} cannot name a workspace directory: use letters, digits, '.', '_', '-'",
+            details={"field": "session_id"},
+        )
+    return Path(root).resolve() / session_id
+
+
+def reopen_workspace(root: Path, session_id: str) -> list[str]:
+    """At the start of a run, by the session's one owner: remove the locks a killed git command
+    left, then create the repository or complete a half-made one. Returns the removed locks."""
+    locks = clear_stale_locks(workspace_path(root, session_id))
+    create_workspace(root, session_id)
+    return locks
+
+
 def clear_stale_locks(workspace: Path) -> list[str]:
     """Remove the ``*.lock`` files a git process killed mid-command leaves in ``workspace/.git``.
 
-    Only for the session's one owner after a crash (recovery): no other git process can be
+    Only for the session's one owner at the start of a run (``reopen_workspace``): no other git process can be
     running on this workspace then, and every git command would otherwise fail on the lock.
     Returns the removed paths, relative to ``.git``.
     """
