@@ -32,6 +32,11 @@ def session_status(app: App, session_id: str, *, tenant: str | None = None, base
     """The seed's status shape. ``tenant``: a session of another tenant is ``NotFound``."""
     with app.db.read() as conn:
         rows = queries.status_rows(conn, session_id, tenant)
+    return status_view(rows, base_url)
+
+
+def status_view(rows: queries.StatusRows, base_url: str = "") -> dict[str, Any]:
+    """The seed's status shape from rows already read (``queries.status_rows``)."""
     s = rows.session
     budget = budget_view(rows.allocated_micros, rows.committed_micros)
     if s.status == "budget_exhausted":

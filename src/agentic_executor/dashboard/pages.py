@@ -32,7 +32,7 @@ from agentic_executor.dashboard.events import describe
 from agentic_executor.errors import NotFound
 from agentic_executor.gates.config import gates_file_for, load_gates_config
 from agentic_executor.store import queries
-from agentic_executor.views import convoy_status, review_item, session_status, session_summary
+from agentic_executor.views import convoy_status, review_item, session_summary, status_view
 
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -120,8 +120,7 @@ def page(handler: Callable[..., Response]) -> Callable[..., Response]:
             response.delete_cookie(COOKIE, path="/")
             return response
         except NotFound as missing:
-            principal = ANONYMOUS if not request.app.state.auth.required() else viewer(request)
-            return render(request, "missing.html", principal, status_code=404, message=str(missing))
+            return render(request, "missing.html", viewer(request), status_code=404, message=str(missing))
 
     return wrapped
 
@@ -190,14 +189,12 @@ def sessions_page(
 def session_page(request: Request, session_id: SessionId) -> Response:
     principal = viewer(request)
     app = get_app(request)
-    status = session_status(app, session_id, tenant=principal.tenant)
     with app.db.read() as conn:
+        rows = queries.status_rows(conn, session_id, principal.tenant)
         conversation = queries.load_messages(conn, session_id)
-    with app.db.read() as conn:
-        row = queries.get_session(conn, session_id)
-        committed = app.ledger.pool(row.pool_id, conn=conn).committed
+    status, row = status_view(rows), rows.session
     s = {**status["session"], "label": label(row), "prompt": row.prompt, "criteria": row.acceptance_criteria}
-    review = review_item(app, row, committed) if s["status"] == "awaiting_review" else None
+    review = review_item(app, row, rows.committed_micros) if s["status"] == "awaiting_review" else None
     iterations = status["iterations"]
     chart = charts.spend_chart([i["cost"] for i in iterations], status["budget"]["allocated"])
     events = status["events"]
