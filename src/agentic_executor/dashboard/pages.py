@@ -55,11 +55,9 @@ router = APIRouter(include_in_schema=False)
 SessionId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
-def _static_bytes(name: str) -> bytes:
-    return resources.files("agentic_executor.dashboard").joinpath("static", name).read_bytes()
-
-
-_VERSIONS = {name: hashlib.sha256(_static_bytes(name)).hexdigest()[:12] for name in STATIC}
+_ASSETS = {name: resources.files("agentic_executor.dashboard").joinpath("static", name).read_bytes() for name in STATIC}
+"""Read once: their URLs carry a digest of these bytes (``asset``), so they are served as immutable."""
+_VERSIONS = {name: hashlib.sha256(data).hexdigest()[:12] for name, data in _ASSETS.items()}
 
 env = Environment(
     loader=PackageLoader("agentic_executor.dashboard", "templates"),
@@ -346,7 +344,7 @@ def static(name: str) -> Response:
         raise NotFound(f"no dashboard asset {name!r}")
     media = "text/css" if name.endswith(".css") else "text/javascript"
     return Response(
-        _static_bytes(name),
+        _ASSETS[name],
         media_type=f"{media}; charset=utf-8",
         headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
     )
