@@ -97,10 +97,13 @@ def update_session(conn: Connection, session_id: str, **values: Any) -> None:
 
 def advance_session(conn: Connection, session_id: str, expected_iteration: int, **values: Any) -> bool:
     """Commit the next iteration's session state only if nobody else did (one writer per session)."""
+    return _update_if(conn, session_id, sessions.c.iteration == expected_iteration, values)
+
+
+def _update_if(conn: Connection, session_id: str, condition: Any, values: dict[str, Any]) -> bool:
+    """One conditional UPDATE of the session; whether it matched."""
     result = conn.execute(
-        update(sessions)
-        .where(sessions.c.id == session_id, sessions.c.iteration == expected_iteration)
-        .values(updated_at=utcnow(), **values)
+        update(sessions).where(sessions.c.id == session_id, condition).values(updated_at=utcnow(), **values)
     )
     return result.rowcount == 1
 
@@ -536,12 +539,7 @@ def _token_from_row(row: Any) -> TokenRow:
 
 def transition(conn: Connection, session_id: str, from_status: str, **values: Any) -> bool:
     """Change the session only if it is still in ``from_status`` (one conditional UPDATE)."""
-    done = conn.execute(
-        update(sessions)
-        .where(sessions.c.id == session_id, sessions.c.status == from_status)
-        .values(updated_at=utcnow(), **values)
-    )
-    return done.rowcount == 1
+    return _update_if(conn, session_id, sessions.c.status == from_status, values)
 
 
 def latest_checkpoint_bundle(conn: Connection, session_id: str) -> bytes | None:
